@@ -1,0 +1,136 @@
+// Messages per second and round-trip latency between two processes: our link over an fd-3
+// pipe against Node's own process.send channel, with the same messages, in the same run.
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createBus, type Bus } from '../src/bus/bus.js';
+import { spawnWithPipe } from '../src/bus/fd3.js';
+import { createLink, type Link } from '../src/bus/link.js';
+import { machine, median, printTable, quantile, writeResult } from './lib/stats.js';
+
+const PEER = fileURLToPath(new URL('./bus-peer.js', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const THROUGHPUT_MESSAGES = 100_000;
+const WINDOW = 1000;
+const ROUND_TRIPS = 5000;
+
+interface Channel {
+  ready: Promise<unknown>;
+  send(requestId: string): void;
+  /** One-way: a fact the peer only counts; workerId -1 asks it for the count. */
+  stream(workerId: number): void;
+  onReply(handler: (requestId: string) => void): void;
+  close(): Promise<void>;
+}
+
+function busChannel(): Channel {
+  const { child, pipe } = spawnWithPipe([...(process.env.PEER_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), PEER, 'bus'], {});
+  const bus: Bus = createBus('bench');
+  const link: Link = createLink(bus, pipe, { name: 'bench', wants: ['pool.reply'] });
+  return {
+    ready: link.ready,
+    send: (requestId) => { bus.publish({ type: 'cmd.status', requestId }); },
+    stream: (workerId) => { bus.publish({ type: 'worker.online', workerId, slot: 0, pid: 4242 }); },
+    onReply: (handler) => { bus.on('pool.reply', (msg) => handler(msg.requestId)); },
+    close: async () => { link.close(); await once(child, 'exit'); },
+  };
+}
+
+function ipcChannel(): Channel {
+  const child: ChildProcess = fork(PEER, ['ipc'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    ready: once(child, 'spawn'),
+    send: (requestId) => { child.send({ type: 'cmd.status', requestId }); },
+    stream: (workerId) => { child.send({ type: 'worker.online', workerId, slot: 0, pid: 4242 }); },
+    onReply: (handler) => { child.on('message', (msg: { requestId: string }) => handler(msg.requestId)); },
+    close: async () => { child.disconnect(); await once(child, 'exit'); },
+  };
+}
+
+/** One-way: WINDOW messages per turn of the event loop, until the peer has counted them all. */
+async function oneWay(channel: Channel): Promise<number> {
+  const start = process.hrtime.bigint();
+  const counted = new Promise<string>((resolve) => channel.onReply(resolve));
+  for (let sent = 0; sent < THROUGHPUT_MESSAGES - 1;) {
+    for (let i = 0; i < WINDOW && sent < THROUGHPUT_MESSAGES - 1; i++) channel.stream(sent++);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  channel.stream(-1);
+  if (Number(await counted) !== THROUGHPUT_MESSAGES) throw new Error('the peer lost messages');
+  return THROUGHPUT_MESSAGES / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/** Keeps WINDOW requests in flight until THROUGHPUT_MESSAGES have been answered. */
+async function requestReply(channel: Channel): Promise<number> {
+  let sent = 0;
+  let answered = 0;
+  const start = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    channel.onReply(() => {
+      answered++;
+      if (answered === THROUGHPUT_MESSAGES) resolve();
+      else if (sent < THROUGHPUT_MESSAGES) channel.send(String(sent++));
+    });
+    for (; sent < WINDOW; sent++) channel.send(String(sent));
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  // A request and its reply are two messages.
+  return (2 * THROUGHPUT_MESSAGES) / seconds;
+}
+
+async function latencies(channel: Channel): Promise<number[]> {
+  const samples: number[] = [];
+  let started = 0n;
+  await new Promise<void>((resolve) => {
+    channel.onReply(() => {
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (samples.length === ROUND_TRIPS) return resolve();
+      started = process.hrtime.bigint();
+      channel.send(String(samples.length));
+    });
+    started = process.hrtime.bigint();
+    channel.send('0');
+  });
+  return samples.slice(100); // the first round trips warm up the JIT
+}
+
+async function measure(make: () => Channel) {
+  const rates: number[] = [];
+  const requestReplyRates: number[] = [];
+  const p50s: number[] = [];
+  const p99s: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const forRate = make();
+    await forRate.ready;
+    rates.push(await oneWay(forRate));
+    await forRate.close();
+    const forRequests = make();
+    await forRequests.ready;
+    requestReplyRates.push(await requestReply(forRequests));
+    await forRequests.close();
+    const forLatency = make();
+    await forLatency.ready;
+    const samples = await latencies(forLatency);
+    await forLatency.close();
+    p50s.push(quantile(samples, 0.5));
+    p99s.push(quantile(samples, 0.99));
+  }
+  return {
+    msgsPerSec: Math.round(median(rates)), msgsPerSecMin: Math.round(Math.min(...rates)), msgsPerSecMax: Math.round(Math.max(...rates)),
+    requestReplyMsgsPerSec: Math.round(median(requestReplyRates)),
+    p50Ms: round(median(p50s)), p99Ms: round(median(p99s)), runs: RUNS,
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+const bus = await measure(busChannel);
+const nodeIpc = await measure(ipcChannel);
+const row = (name: string, r: typeof bus) => [name, r.msgsPerSec, `${r.msgsPerSecMin}-${r.msgsPerSecMax}`, r.requestReplyMsgsPerSec, r.p50Ms, r.p99Ms];
+printTable(['channel', 'one-way msgs/s', 'min-max', 'req+reply msgs/s', 'p50 ms', 'p99 ms'], [
+  row('naught link (fd 3, msgpack)', bus),
+  row('node process.send (JSON IPC)', nodeIpc),
+]);
+console.log(`\none-way ratio ${(bus.msgsPerSec / nodeIpc.msgsPerSec).toFixed(2)}x, request+reply ratio ${(bus.requestReplyMsgsPerSec / nodeIpc.requestReplyMsgsPerSec).toFixed(2)}x`);
+console.log(`medians of ${RUNS} runs; one-way: ${THROUGHPUT_MESSAGES} messages, ${WINDOW} per event-loop turn; request+reply: ${WINDOW} in flight; latency: ${ROUND_TRIPS} sequential round trips`);
+writeResult('bench/results/bus.json', { machine: machine(), date: new Date().toISOString(), bus, nodeIpc, ratio: bus.msgsPerSec / nodeIpc.msgsPerSec });

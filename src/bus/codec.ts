@@ -1,0 +1,126 @@
+// Frames: a 4-byte big-endian length, then the msgpack encoding of an envelope.
+// Encoder and decoder are per stream: msgpackr's sequential records send an object shape
+// once and refer to it afterwards, which halves the cost of small messages and their size.
+import { Packr, Unpackr } from 'msgpackr';
+import { isMessageType, type Envelope } from './messages.js';
+
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+const HEADER_BYTES = 4;
+
+// A fresh object each time: msgpackr keeps its record state on the options it is given.
+const codecOptions = () => ({ sequential: true, moreTypes: false });
+
+export type FrameErrorCode = 'FRAME_TOO_LARGE' | 'FRAME_NOT_MSGPACK' | 'FRAME_BAD_ENVELOPE' | 'FRAME_UNKNOWN_TYPE';
+
+export class FrameError extends Error {
+  constructor(readonly code: FrameErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FrameError';
+  }
+}
+
+export class FrameEncoder {
+  private readonly packr = new Packr(codecOptions());
+
+  encode(envelope: Envelope): Buffer {
+    const body = this.packr.pack(envelope);
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+    frame.writeUInt32BE(body.length, 0);
+    body.copy(frame, HEADER_BYTES);
+    return frame;
+  }
+}
+
+/** One self-contained frame, for a stream that carries nothing else (tests, one-shot writes). */
+export const encodeFrame = (envelope: Envelope): Buffer => new FrameEncoder().encode(envelope);
+
+/** Checks that a decoded value is an envelope around a message the catalogue knows. */
+export function toEnvelope(value: unknown): Envelope {
+  if (typeof value !== 'object' || value === null) {
+    throw new FrameError('FRAME_BAD_ENVELOPE', 'frame is not an envelope object');
+  }
+  const { seq, time, sender, msg } = value as Record<string, unknown>;
+  if (typeof seq !== 'number' || typeof time !== 'number' || typeof sender !== 'string'
+    || typeof msg !== 'object' || msg === null) {
+    throw new FrameError('FRAME_BAD_ENVELOPE', 'frame lacks seq, time, sender or msg');
+  }
+  const type = (msg as { type?: unknown }).type;
+  if (!isMessageType(type)) {
+    throw new FrameError('FRAME_UNKNOWN_TYPE', `message type ${JSON.stringify(type)} is not in the catalogue`);
+  }
+  return value as Envelope;
+}
+
+/**
+ * Turns a byte stream into envelopes. Chunks may split frames anywhere or hold many
+ * frames; bytes are copied once into a frame-sized buffer, never re-concatenated.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly unpackr = new Unpackr(codecOptions());
+
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Bytes of an unfinished frame; a stream that ends with some has been cut mid-frame. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): Envelope[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const out: Envelope[] = [];
+    while (this.buffered >= HEADER_BYTES) {
+      const length = this.peekLength();
+      if (length > this.maxFrameBytes) {
+        throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+      }
+      if (this.buffered < HEADER_BYTES + length) break;
+      this.take(HEADER_BYTES);
+      out.push(this.decodeBody(this.take(length)));
+    }
+    return out;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= HEADER_BYTES) return first.readUInt32BE(0);
+    const header = Buffer.concat(this.chunks, HEADER_BYTES);
+    return header.readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      this.chunks[0] = first.subarray(n);
+      if (this.chunks[0].length === 0) this.chunks.shift();
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const used = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, used);
+      filled += used;
+      if (used === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(used);
+    }
+    this.buffered -= n;
+    return out;
+  }
+
+  private decodeBody(body: Buffer): Envelope {
+    let value: unknown;
+    try {
+      value = this.unpackr.unpack(body);
+    } catch (cause) {
+      throw new FrameError('FRAME_NOT_MSGPACK', 'frame body is not valid msgpack', { cause });
+    }
+    return toEnvelope(value);
+  }
+}
+
+

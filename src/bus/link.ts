@@ -1,0 +1,171 @@
+// A link joins two buses over a duplex byte stream (a unix socket, or a pipe on fd 3).
+// Each end says in its first frame which message types it wants; a link forwards only
+// those, never echoes a message back to where it came from, and closes itself, not its
+// process, on bad input.
+import type { Duplex } from 'node:stream';
+import type { Bus, Unsubscribe } from './bus.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
+import type { Envelope, MessageType } from './messages.js';
+
+export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const WANT_ALL = '*';
+
+export interface LinkOptions {
+  /** This end's name, told to the peer. */
+  name: string;
+  /** Types this end wants from the peer; `['*']` for all. */
+  wants: readonly (MessageType | typeof WANT_ALL)[];
+  /** Further filter on what this end sends (e.g. replies only to their asker). */
+  accept?: (envelope: Envelope) => boolean;
+  maxFrameBytes?: number;
+  /** Bytes queued for a peer that does not read, past which the link is dropped. */
+  maxBufferedBytes?: number;
+}
+
+export type LinkErrorCode = FrameError['code'] | 'LINK_PEER_CUT_MID_FRAME' | 'LINK_PEER_TOO_SLOW' | 'LINK_STREAM_ERROR';
+
+export class LinkError extends Error {
+  constructor(readonly code: LinkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LinkError';
+  }
+}
+
+export interface Link {
+  /** The peer's name once its hello has arrived. */
+  readonly peerName: string | null;
+  /** Sends one envelope regardless of what the peer asked for. */
+  send(envelope: Envelope): void;
+  close(error?: LinkError): void;
+  /** Settles once, with the error that closed the link or null for a clean end. */
+  readonly closed: Promise<LinkError | null>;
+  /** True once the peer's hello has arrived; false if the link closed first. */
+  readonly ready: Promise<boolean>;
+}
+
+export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link {
+  const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  const encoder = new FrameEncoder();
+  let peerWants: Set<string> | null = null;
+  let peerName: string | null = null;
+  let beforeHello: Envelope[] = [];
+  let queue: Buffer[] = [];
+  let queuedBytes = 0;
+  let flushScheduled = false;
+  let isClosed = false;
+  let settle!: (error: LinkError | null) => void;
+  const closed = new Promise<LinkError | null>((resolve) => { settle = resolve; });
+  let greeted!: (ok: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => { greeted = resolve; });
+  // Envelopes held until the peer says what it wants; no sizes are known yet, so count them.
+  const maxBeforeHello = Math.ceil(maxBuffered / 64);
+  const unsubscribes: Unsubscribe[] = [];
+
+  const link: Link = {
+    get peerName() { return peerName; },
+    send: enqueue,
+    close,
+    closed,
+    ready,
+  };
+
+  function wanted(envelope: Envelope): boolean {
+    if (peerWants === null) return false;
+    const type = envelope.msg.type;
+    return (peerWants.has(WANT_ALL) || peerWants.has(type)) && (options.accept?.(envelope) ?? true);
+  }
+
+  function enqueue(envelope: Envelope): void {
+    if (isClosed) return;
+    const frame = encoder.encode(envelope);
+    queue.push(frame);
+    queuedBytes += frame.length;
+    if (queuedBytes + stream.writableLength > maxBuffered) {
+      close(new LinkError('LINK_PEER_TOO_SLOW', `peer ${peerName ?? '(unnamed)'} stopped reading: more than ${maxBuffered} bytes queued`));
+      return;
+    }
+    if (!flushScheduled) {
+      flushScheduled = true;
+      queueMicrotask(flush);
+    }
+  }
+
+  // Frames published in one turn of the event loop go out in one write.
+  function flush(): void {
+    flushScheduled = false;
+    if (isClosed || queue.length === 0) return;
+    const data = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queuedBytes);
+    queue = [];
+    queuedBytes = 0;
+    stream.write(data);
+  }
+
+  function onData(chunk: Buffer): void {
+    let envelopes: Envelope[];
+    try {
+      envelopes = decoder.push(chunk);
+    } catch (error) {
+      const frameError = error as FrameError;
+      close(new LinkError(frameError.code ?? 'FRAME_NOT_MSGPACK', `link from ${peerName ?? 'peer'}: ${frameError.message}`, { cause: error }));
+      return;
+    }
+    for (const envelope of envelopes) {
+      if (isClosed) return;
+      if (envelope.msg.type === 'link.hello') {
+        acceptHello(envelope.msg.name, envelope.msg.wants);
+      } else {
+        bus.deliver(envelope, link);
+      }
+    }
+  }
+
+  function acceptHello(name: string, wants: string[]): void {
+    peerName = name;
+    peerWants = new Set(wants);
+    greeted(true);
+    const pending = beforeHello;
+    beforeHello = [];
+    for (const envelope of pending) if (wanted(envelope)) enqueue(envelope);
+  }
+
+  function onEnd(): void {
+    if (decoder.pendingBytes > 0) {
+      close(new LinkError('LINK_PEER_CUT_MID_FRAME', `peer ${peerName ?? '(unnamed)'} closed the stream in the middle of a frame`));
+    } else {
+      close();
+    }
+  }
+
+  function close(error?: LinkError): void {
+    if (isClosed) return;
+    if (!error) flush();
+    isClosed = true;
+    for (const unsubscribe of unsubscribes) unsubscribe();
+    stream.off('data', onData);
+    if (error) stream.destroy();
+    else stream.end();
+    settle(error ?? null);
+    greeted(false);
+  }
+
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('close', onEnd);
+  stream.on('error', (cause: NodeJS.ErrnoException) => {
+    // A peer that exits with our bytes unread resets the connection: that is an end, not a fault.
+    if (cause.code === 'ECONNRESET' || cause.code === 'EPIPE') onEnd();
+    else close(new LinkError('LINK_STREAM_ERROR', `link to ${peerName ?? 'peer'}: ${cause.message}`, { cause }));
+  });
+  unsubscribes.push(bus.onAny((envelope, origin) => {
+    if (origin === link) return;
+    if (peerWants === null) {
+      beforeHello.push(envelope);
+      if (beforeHello.length > maxBeforeHello) close(new LinkError('LINK_PEER_TOO_SLOW', `peer sent no hello before ${maxBeforeHello} messages were waiting for it`));
+      return;
+    }
+    if (wanted(envelope)) enqueue(envelope);
+  }));
+  enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.hello', name: options.name, wants: [...options.wants] } });
+  return link;
+}

@@ -1,0 +1,111 @@
+// The message catalogue: the one place a message shape is defined. Every message is
+// plain data that msgpack can carry. A message is `{ type, ...payload }`.
+
+/** naught 1.6's event names, in its printed form `<Event>. booting: …`. */
+export const POOL_EVENTS = [
+  'Bootup', 'SpawnNew', 'NewOnline', 'NewDeath', 'ShutdownOld', 'OldExit', 'Ready',
+  'WorkerOnline', 'WorkerOffline', 'WorkerDeath', 'DeployFailed', 'Timeout',
+  'DestroyNew', 'NewDestroyed', 'DestroyOld', 'Status', 'Shutdown',
+  'ErrorDeployInProgress', 'ErrorShuttingDown', 'ErrorNoDeployInProgress',
+  'AlreadyShuttingDown', 'UnrecognizedMessage', 'ErrorStillBooting',
+] as const;
+export type PoolEventName = (typeof POOL_EVENTS)[number];
+
+export type WorkerState = 'booting' | 'online' | 'dying' | 'new_online';
+export type Counts = Record<WorkerState, number>;
+export type WaitingFor = 'new' | 'old' | 'shutdown' | null;
+
+/** What the master needs to run the user's server; kept by the daemon across master restarts. */
+export interface ServerConfig {
+  script: string;
+  args: string[];
+  workerCount: number;
+  cwd: string;
+  nodeArgs: string[];
+  env: Record<string, string>;
+}
+
+export interface LogPaths {
+  log: string;
+  stdout: string;
+  stderr: string;
+  maxLogSize: number;
+}
+
+export interface DaemonConfig extends ServerConfig, LogPaths {
+  ipcFile: string;
+  pidFile: string;
+}
+
+export interface PoolEvent {
+  event: PoolEventName;
+  waitingFor: WaitingFor;
+  count: Counts;
+}
+
+interface Request { requestId: string }
+
+export interface Catalogue {
+  /** First frame on every link: who this end is and which types it wants forwarded. */
+  'link.hello': { name: string; wants: string[] };
+
+  // Commands. The CLI sends them to the daemon, which passes them on to the master.
+  /** CLI → daemon in daemon mode: start serving with this configuration. */
+  'cmd.start': { config: DaemonConfig };
+  /** daemon → master: boot the pool (a deploy from zero workers). */
+  'cmd.boot': { config: ServerConfig; firstBoot: boolean };
+  /** workerCount 0 keeps the current count; env entries are added to or replace the server's. */
+  'cmd.deploy': Request & { workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null };
+  'cmd.deploy-abort': Request;
+  'cmd.stop': Request & { timeoutMs: number | null };
+  'cmd.status': Request;
+
+  // Facts about single workers, from the worker proxies in the master.
+  'worker.spawned': { workerId: number; slot: number; pid: number };
+  'worker.online': { workerId: number; slot: number; pid: number };
+  'worker.offline': { workerId: number; slot: number; pid: number };
+  'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
+
+  /** A pool event in naught's vocabulary, for everyone. */
+  'pool.event': PoolEvent;
+  /** A pool event that answers one request (Status, refusals): only its asker gets it. */
+  'pool.reply': PoolEvent & Request;
+
+  'log.rotated': { stream: 'stdout' | 'stderr'; archive: string };
+  /** Something a human should read: an error or a supervisor decision beyond naught's events. */
+  'notice': { code: NoticeCode; message: string };
+}
+
+export type NoticeCode =
+  | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED'
+  | 'LINK_CLOSED' | 'STALE_IPC_REMOVED';
+
+export type MessageType = keyof Catalogue;
+export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
+export type Message = { [T in MessageType]: MessageOf<T> }[MessageType];
+
+export interface Envelope<M = Message> {
+  seq: number;
+  time: number;
+  sender: string;
+  msg: M;
+}
+
+// A record, so that adding a type to the catalogue without listing it here fails to compile.
+const KNOWN_TYPES: Record<MessageType, true> = {
+  'link.hello': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
+  'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'worker.spawned': true,
+  'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'pool.event': true,
+  'pool.reply': true, 'log.rotated': true, 'notice': true,
+};
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
+
+export function isMessageType(value: unknown): value is MessageType {
+  return typeof value === 'string' && MESSAGE_TYPES.has(value);
+}
+
+export const allMessageTypes = (): MessageType[] => [...MESSAGE_TYPES] as MessageType[];
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled message: ${JSON.stringify(value)}`);
+}

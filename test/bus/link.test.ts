@@ -1,0 +1,129 @@
+import t from 'tap';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { createBus, type Bus } from '../../src/bus/bus.js';
+import { encodeFrame } from '../../src/bus/codec.js';
+import { spawnWithPipe } from '../../src/bus/fd3.js';
+import { createLink, type Link } from '../../src/bus/link.js';
+import type { MessageOf } from '../../src/bus/messages.js';
+import { compiledFixture } from '../helpers/paths.js';
+
+function nextReply(bus: Bus): Promise<MessageOf<'pool.reply'>> {
+  return new Promise((resolve) => {
+    const off = bus.on('pool.reply', (msg) => { off(); resolve(msg); });
+  });
+}
+
+function stopChild(child: import('node:child_process').ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+t.test('a link to a real child over fd 3 carries commands and replies', async (t) => {
+  const { child, pipe } = spawnWithPipe([compiledFixture('link-echo-child.js')], {});
+  t.teardown(() => stopChild(child));
+  const bus = createBus('parent');
+  const link = createLink(bus, pipe, { name: 'parent', wants: ['pool.reply'] });
+  const replies = [nextReply(bus)];
+  bus.publish({ type: 'cmd.status', requestId: 'q1' });
+  const first = await replies[0]!;
+  t.equal(first.requestId, 'q1');
+  t.equal(link.peerName, 'child');
+
+  // A burst: all of it arrives, in order.
+  const got: string[] = [];
+  const off = bus.on('pool.reply', (msg) => got.push(msg.requestId));
+  for (let i = 0; i < 1000; i++) bus.publish({ type: 'cmd.status', requestId: `b${i}` });
+  while (got.length < 1000) await new Promise((r) => setTimeout(r, 5));
+  off();
+  t.same(got, Array.from({ length: 1000 }, (_, i) => `b${i}`));
+  link.close();
+  t.equal(await link.closed, null);
+  await once(child, 'exit');
+});
+
+t.test('a peer that dies mid-frame closes the link with a clear error', async (t) => {
+  const { child, pipe } = spawnWithPipe([compiledFixture('link-echo-child.js'), 'cut-mid-frame'], {});
+  t.teardown(() => stopChild(child));
+  const bus = createBus('parent');
+  const delivered: string[] = [];
+  bus.on('cmd.status', (msg) => delivered.push(msg.requestId));
+  const link = createLink(bus, pipe, { name: 'parent', wants: ['*'] });
+  const error = await link.closed;
+  t.equal(error?.code, 'LINK_PEER_CUT_MID_FRAME');
+  t.match(error?.message, /closed the stream in the middle of a frame/);
+  t.same(delivered, []);
+});
+
+t.test('over a unix socket, a bad peer is dropped and a good one keeps working', async (t) => {
+  const socketPath = path.join(os.tmpdir(), `naught-link-${process.pid}.sock`);
+  const serverBus = createBus('daemon');
+  serverBus.on('cmd.status', (msg) => {
+    serverBus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'Status', waitingFor: null, count: { booting: 0, online: 2, dying: 0, new_online: 0 } });
+  });
+  const serverLinks: Link[] = [];
+  const server = net.createServer((socket) => {
+    serverLinks.push(createLink(serverBus, socket, { name: 'daemon', wants: ['cmd.status'] }));
+  });
+  server.listen(socketPath);
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+
+  const goodBus = createBus('good');
+  const good = createLink(goodBus, net.connect(socketPath), { name: 'good', wants: ['pool.reply'] });
+  t.equal((await Promise.all([nextReply(goodBus), goodBus.publish({ type: 'cmd.status', requestId: 'g1' })]))[0].requestId, 'g1');
+
+  const bad = net.connect(socketPath);
+  await once(bad, 'connect');
+  bad.resume();
+  bad.write(Buffer.from([0, 0, 0, 3, 0xc1, 0xc1, 0xc1]));
+  await once(bad, 'close');
+  const badLink = serverLinks[1]!;
+  t.equal((await badLink.closed)?.code, 'FRAME_NOT_MSGPACK');
+
+  const oversized = net.connect(socketPath);
+  oversized.resume();
+  oversized.write(Buffer.from([0x7f, 0, 0, 0]));
+  await once(oversized, 'close');
+  t.equal((await serverLinks[2]!.closed)?.code, 'FRAME_TOO_LARGE');
+
+  const reply = nextReply(goodBus);
+  goodBus.publish({ type: 'cmd.status', requestId: 'g2' });
+  t.equal((await reply).requestId, 'g2', 'the good link still works after the bad ones were dropped');
+  good.close();
+  await good.closed;
+});
+
+t.test('a peer that stops reading is dropped once the bound is passed', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const bus = createBus('daemon');
+  const link = createLink(bus, a, { name: 'daemon', wants: [], maxBufferedBytes: 64 * 1024 });
+  b.write(encodeHello());
+  b.pause();
+  await new Promise((r) => setTimeout(r, 20));
+  let dropped = false;
+  void link.closed.then(() => { dropped = true; });
+  for (let i = 0; i < 20000 && !dropped; i++) {
+    link.send({ seq: i, time: 0, sender: 'daemon', msg: { type: 'notice', code: 'LINK_CLOSED', message: 'x'.repeat(100) } });
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  t.equal((await link.closed)?.code, 'LINK_PEER_TOO_SLOW');
+});
+
+function encodeHello(): Buffer {
+  // A peer that greets and then never reads again.
+  return encodeFrame({ seq: 0, time: 0, sender: 'slow', msg: { type: 'link.hello', name: 'slow', wants: ['*'] } });
+}
+
+async function socketPair(): Promise<[net.Socket, net.Socket]> {
+  const socketPath = path.join(os.tmpdir(), `naught-pair-${process.pid}-${Math.random()}.sock`);
+  const server = net.createServer();
+  server.listen(socketPath);
+  await once(server, 'listening');
+  const client = net.connect(socketPath);
+  const [accepted] = (await once(server, 'connection')) as [net.Socket];
+  server.close();
+  return [accepted, client];
+}

@@ -1,0 +1,25 @@
+import type { Message, MessageType } from '../../src/bus/messages.js';
+
+const counts = { booting: 1, online: 2, dying: 0, new_online: 0 };
+const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' } };
+
+// One message of every type; the Record makes the compiler insist on all of them.
+const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
+  'link.hello': { type: 'link.hello', name: 'cli', wants: ['pool.event'] },
+  'cmd.start': { type: 'cmd.start', config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760 } },
+  'cmd.boot': { type: 'cmd.boot', config: server, firstBoot: true },
+  'cmd.deploy': { type: 'cmd.deploy', requestId: 'r1', workerCount: 0, env: { B: '2' }, cwd: null, timeoutMs: 1500 },
+  'cmd.deploy-abort': { type: 'cmd.deploy-abort', requestId: 'r2' },
+  'cmd.stop': { type: 'cmd.stop', requestId: 'r3', timeoutMs: null },
+  'cmd.status': { type: 'cmd.status', requestId: 'r4' },
+  'worker.spawned': { type: 'worker.spawned', workerId: 1, slot: 0, pid: 100 },
+  'worker.online': { type: 'worker.online', workerId: 1, slot: 0, pid: 100 },
+  'worker.offline': { type: 'worker.offline', workerId: 1, slot: 0, pid: 100 },
+  'worker.exited': { type: 'worker.exited', workerId: 1, slot: 0, pid: 100, code: null, signal: 'SIGKILL' },
+  'pool.event': { type: 'pool.event', event: 'SpawnNew', waitingFor: 'new', count: counts },
+  'pool.reply': { type: 'pool.reply', requestId: 'r4', event: 'Status', waitingFor: null, count: counts },
+  'log.rotated': { type: 'log.rotated', stream: 'stdout', archive: '/srv/stdout-1700000000000.log.gz' },
+  'notice': { type: 'notice', code: 'MASTER_DIED', message: 'the master process died' },
+};
+
+export const sampleMessages: Message[] = Object.values(byType);
