@@ -65,6 +65,10 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
+  /** master → one worker proxy: send 'shutdown' and disconnect. */
+  'worker.shutdown': { workerId: number };
+  /** master → one worker proxy: SIGKILL, for timeouts and aborts. */
+  'worker.kill': { workerId: number };
 
   /** A pool event in naught's vocabulary, for everyone. */
   'pool.event': PoolEvent;
@@ -95,7 +99,8 @@ export interface Envelope<M = Message> {
 const KNOWN_TYPES: Record<MessageType, true> = {
   'link.hello': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
   'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'worker.spawned': true,
-  'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'pool.event': true,
+  'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.shutdown': true,
+  'worker.kill': true, 'pool.event': true,
   'pool.reply': true, 'log.rotated': true, 'notice': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));

@@ -1,0 +1,350 @@
+// The worker pool as a pure state machine: transition(state, input) → { state, effects }.
+// It decides; the master actor forks, signals and keeps time. Event order and counts
+// follow naught 1.6's master.js, with its gaps closed: crashes during a deploy are
+// resuscitated, an 'offline' worker exiting during a stop is counted, a new worker that
+// dies rolls the deploy back at once, and crash loops back off.
+import type { Counts, PoolEventName, WaitingFor, WorkerState } from '../bus/messages.js';
+import { nextBackoff } from './backoff.js';
+
+/** Why a worker is dying decides which event its exit is. */
+type DyingReason = 'old' | 'stop' | 'offline';
+
+export interface PoolWorker {
+  id: number;
+  slot: number;
+  /** `destroyed`: killed by an abort, no longer counted, waiting for its exit. */
+  state: WorkerState | 'destroyed';
+  /** Spawned by a boot or deploy (`generation` tells which) or as a replacement. */
+  spawnedBy: 'deploy' | 'replacement';
+  generation: number;
+  dyingReason: DyingReason | null;
+}
+
+type AbortOutcome = 'Ready' | 'DeployFailed' | 'BootFailed';
+
+export interface PoolState {
+  workers: PoolWorker[];
+  waitingFor: WaitingFor;
+  workerCount: number;
+  generation: number;
+  nextId: number;
+  /** The boot or deploy under way, and what to announce once its new workers are destroyed. */
+  deploy: { isBoot: boolean; aborting: AbortOutcome | null } | null;
+  /** Per slot: consecutive crashes and since when its worker has been online. */
+  slots: Record<number, { failures: number; onlineSince: number | null }>;
+}
+
+export type PoolInput =
+  | { type: 'boot'; workerCount: number }
+  | { type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null }
+  | { type: 'deploy-abort'; requestId: string }
+  | { type: 'deploy-timeout' }
+  | { type: 'stop'; requestId: string; timeoutMs: number | null }
+  | { type: 'stop-timeout' }
+  | { type: 'status'; requestId: string }
+  | { type: 'online'; workerId: number }
+  | { type: 'offline'; workerId: number }
+  | { type: 'exit'; workerId: number };
+
+export type PoolEffect =
+  | { type: 'event'; event: PoolEventName; waitingFor: WaitingFor; count: Counts; requestId: string | null }
+  | { type: 'spawn'; workerId: number; slot: number; delayMs: number }
+  /** `notify`: send 'shutdown' first; a worker that announced 'offline' is only disconnected. */
+  | { type: 'shutdown'; workerId: number; notify: boolean }
+  | { type: 'kill'; workerId: number }
+  | { type: 'configure'; env: Record<string, string> | null; cwd: string | null }
+  | { type: 'start-timer'; timer: 'deploy' | 'stop'; ms: number }
+  | { type: 'cancel-timer'; timer: 'deploy' | 'stop' }
+  | { type: 'backoff'; slot: number; failures: number; delayMs: number }
+  | { type: 'exit'; reason: 'stopped' | 'boot-failed' };
+
+export const initialPoolState = (): PoolState => ({
+  workers: [], waitingFor: null, workerCount: 0, generation: 0, nextId: 1, deploy: null, slots: {},
+});
+
+export function countWorkers(workers: readonly PoolWorker[]): Counts {
+  const count: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
+  for (const worker of workers) if (worker.state !== 'destroyed') count[worker.state]++;
+  return count;
+}
+
+export function transition(previous: PoolState, input: PoolInput, now: number): { state: PoolState; effects: PoolEffect[] } {
+  const run = new Transition(structuredClone(previous), now);
+  run.apply(input);
+  return { state: run.state, effects: run.effects };
+}
+
+class Transition {
+  readonly effects: PoolEffect[] = [];
+  constructor(readonly state: PoolState, private readonly now: number) {}
+
+  apply(input: PoolInput): void {
+    switch (input.type) {
+      case 'boot': return this.boot(input.workerCount);
+      case 'deploy': return this.deploy(input);
+      case 'deploy-abort': return this.abortRequested(input.requestId);
+      case 'deploy-timeout': return this.deployTimedOut();
+      case 'stop': return this.stop(input.requestId, input.timeoutMs);
+      case 'stop-timeout': return this.stopTimedOut();
+      case 'status': return this.emit('Status', input.requestId);
+      case 'online': return this.online(input.workerId);
+      case 'offline': return this.offline(input.workerId);
+      case 'exit': return this.exited(input.workerId);
+      default: return assertNeverInput(input);
+    }
+  }
+
+  // --- commands -------------------------------------------------------------------
+
+  private boot(workerCount: number): void {
+    this.state.workerCount = workerCount;
+    this.emit('Bootup');
+    this.startDeploy(true);
+  }
+
+  private deploy(input: Extract<PoolInput, { type: 'deploy' }>): void {
+    if (this.state.waitingFor === 'shutdown') return this.emit('ErrorShuttingDown', input.requestId);
+    if (this.state.waitingFor !== null) return this.emit('ErrorDeployInProgress', input.requestId);
+    if (input.workerCount > 0) this.state.workerCount = input.workerCount;
+    this.effects.push({ type: 'configure', env: input.env, cwd: input.cwd });
+    this.startDeploy(false);
+    if (input.timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: input.timeoutMs });
+  }
+
+  private abortRequested(requestId: string): void {
+    const { waitingFor, deploy } = this.state;
+    if (deploy === null || (waitingFor !== 'new' && waitingFor !== 'old')) {
+      return this.emit('ErrorNoDeployInProgress', requestId);
+    }
+    this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
+    this.abort('Ready');
+  }
+
+  private deployTimedOut(): void {
+    if (this.state.deploy === null || this.state.deploy.aborting !== null) return;
+    this.emit('Timeout');
+    this.abort('DeployFailed');
+  }
+
+  private stop(requestId: string, timeoutMs: number | null): void {
+    if (this.state.waitingFor === 'shutdown') return this.emit('AlreadyShuttingDown', requestId);
+    this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
+    this.state.deploy = null;
+    this.state.waitingFor = 'shutdown';
+    for (const state of ['booting', 'online', 'new_online'] as const) {
+      for (const worker of this.workersIn(state)) this.shutdown(worker, 'stop');
+    }
+    if (timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'stop', ms: timeoutMs });
+    this.exitIfStopped();
+  }
+
+  private stopTimedOut(): void {
+    if (this.state.waitingFor !== 'shutdown') return;
+    this.emit('Timeout');
+    this.destroyDying();
+  }
+
+  // --- facts from workers ---------------------------------------------------------
+
+  private online(workerId: number): void {
+    const worker = this.find(workerId);
+    if (worker?.state !== 'booting') return;
+    this.slot(worker.slot).onlineSince = this.now;
+    if (this.isNew(worker)) {
+      worker.state = 'new_online';
+      this.emit('NewOnline');
+      return this.maybeReplaceOld();
+    }
+    worker.state = 'online';
+    this.emit('WorkerOnline');
+    if (this.state.waitingFor === 'old' && this.isOld(worker)) return this.shutdown(worker, 'old');
+    if (this.state.waitingFor === null && this.count().booting === 0) this.emit('Ready');
+  }
+
+  private offline(workerId: number): void {
+    const worker = this.find(workerId);
+    if (!worker || worker.state === 'dying' || worker.state === 'destroyed') return;
+    if (this.isNew(worker) && this.state.waitingFor === 'new') {
+      // A new release that gives up before the deploy is done fails the deploy.
+      worker.state = 'dying';
+      worker.dyingReason = 'offline';
+      this.emit('WorkerOffline');
+      return this.abort(this.state.deploy?.isBoot ? 'BootFailed' : 'DeployFailed');
+    }
+    worker.state = 'dying';
+    worker.dyingReason = 'offline';
+    this.emit('WorkerOffline');
+    // Disconnecting stops new connections; work in flight may finish.
+    this.effects.push({ type: 'shutdown', workerId: worker.id, notify: false });
+    if (this.state.waitingFor === 'shutdown') return;
+    this.spawn(worker.slot, 'replacement', 0, worker.generation);
+    this.emit('SpawnNew');
+  }
+
+  private exited(workerId: number): void {
+    const worker = this.find(workerId);
+    if (!worker) return;
+    this.remove(worker);
+    if (worker.state === 'destroyed') {
+      this.emit('NewDestroyed');
+      this.finishAbortIfDone();
+      if (this.state.waitingFor === 'shutdown') this.exitIfStopped();
+      return;
+    }
+    if (worker.state === 'dying') return this.dyingExited(worker);
+    if (this.isNew(worker) && this.state.waitingFor === 'new') {
+      this.emit('NewDeath');
+      return this.abort(this.state.deploy?.isBoot ? 'BootFailed' : 'DeployFailed');
+    }
+    this.resuscitate(worker);
+  }
+
+  private dyingExited(worker: PoolWorker): void {
+    const shutdownByUs = worker.dyingReason !== 'offline' || this.state.waitingFor === 'shutdown';
+    this.emit(shutdownByUs ? 'OldExit' : 'WorkerDeath');
+    if (this.state.waitingFor === 'shutdown') return this.exitIfStopped();
+    if (this.state.waitingFor === 'old') this.finishDeployIfOldGone();
+  }
+
+  /** A crash outside naught's deploy bookkeeping: its replacement is counted in WorkerDeath. */
+  private resuscitate(worker: PoolWorker): void {
+    const slot = this.slot(worker.slot);
+    const { failures, delayMs } = nextBackoff(slot.failures, slot.onlineSince, this.now);
+    slot.failures = failures;
+    slot.onlineSince = null;
+    this.spawn(worker.slot, 'replacement', delayMs, worker.generation);
+    this.emit('WorkerDeath');
+    if (delayMs > 0) this.effects.push({ type: 'backoff', slot: worker.slot, failures, delayMs });
+  }
+
+  // --- deploys --------------------------------------------------------------------
+
+  private startDeploy(isBoot: boolean): void {
+    this.state.generation++;
+    this.state.deploy = { isBoot, aborting: null };
+    this.state.waitingFor = 'new';
+    for (let slot = 0; slot < this.state.workerCount; slot++) {
+      this.spawn(slot, 'deploy', 0, this.state.generation);
+      this.emit('SpawnNew');
+    }
+    this.maybeReplaceOld();
+  }
+
+  /** Once every new worker is online, the old ones are asked to go. */
+  private maybeReplaceOld(): void {
+    if (this.state.waitingFor !== 'new' || this.state.deploy?.aborting) return;
+    const fresh = this.state.workers.filter((w) => this.isNew(w));
+    if (fresh.some((w) => w.state !== 'new_online')) return;
+    this.state.waitingFor = 'old';
+    for (const worker of this.state.workers.filter((w) => this.isOld(w) && (w.state === 'online' || w.state === 'booting'))) {
+      this.shutdown(worker, 'old');
+    }
+    this.finishDeployIfOldGone();
+  }
+
+  private finishDeployIfOldGone(): void {
+    if (this.state.workers.some((w) => w.state === 'dying' && w.dyingReason === 'old')) return;
+    this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
+    this.state.waitingFor = null;
+    this.state.deploy = null;
+    for (const worker of this.state.workers) if (worker.state === 'new_online') worker.state = 'online';
+    this.emit('Ready');
+  }
+
+  private abort(outcome: AbortOutcome): void {
+    const deploy = this.state.deploy!;
+    if (this.state.waitingFor === 'old') {
+      this.destroyDying();
+      if (outcome !== 'BootFailed') this.emit(outcome);
+      return;
+    }
+    if (deploy.aborting !== null) return;
+    deploy.aborting = outcome;
+    const fresh = this.state.workers.filter((w) => this.isNew(w) && w.state !== 'destroyed');
+    const order = [...fresh.filter((w) => w.state === 'new_online'), ...fresh.filter((w) => w.state !== 'new_online')];
+    for (const worker of order) {
+      worker.state = 'destroyed';
+      this.emit('DestroyNew');
+      this.effects.push({ type: 'kill', workerId: worker.id });
+    }
+    this.finishAbortIfDone();
+  }
+
+  private finishAbortIfDone(): void {
+    const deploy = this.state.deploy;
+    if (!deploy?.aborting || this.state.workers.some((w) => w.state === 'destroyed')) return;
+    const outcome = deploy.aborting;
+    this.state.deploy = null;
+    this.state.waitingFor = null;
+    if (outcome === 'BootFailed') this.effects.push({ type: 'exit', reason: 'boot-failed' });
+    else this.emit(outcome);
+  }
+
+  // --- helpers --------------------------------------------------------------------
+
+  private destroyDying(): void {
+    for (const worker of this.workersIn('dying')) {
+      this.emit('DestroyOld');
+      this.effects.push({ type: 'kill', workerId: worker.id });
+    }
+  }
+
+  private shutdown(worker: PoolWorker, reason: DyingReason): void {
+    worker.state = 'dying';
+    worker.dyingReason = reason;
+    this.emit('ShutdownOld');
+    this.effects.push({ type: 'shutdown', workerId: worker.id, notify: true });
+  }
+
+  private exitIfStopped(): void {
+    if (this.state.workers.length === 0) {
+      this.effects.push({ type: 'cancel-timer', timer: 'stop' });
+      this.effects.push({ type: 'exit', reason: 'stopped' });
+    }
+  }
+
+  /** A replacement takes the generation of the worker it stands in for. */
+  private spawn(slot: number, spawnedBy: PoolWorker['spawnedBy'], delayMs: number, generation: number): void {
+    const worker: PoolWorker = { id: this.state.nextId++, slot, state: 'booting', spawnedBy, generation, dyingReason: null };
+    this.state.workers.push(worker);
+    this.effects.push({ type: 'spawn', workerId: worker.id, slot, delayMs });
+  }
+
+  /** Spawned by the boot or deploy under way. */
+  private isNew(worker: PoolWorker): boolean {
+    return worker.spawnedBy === 'deploy' && worker.generation === this.state.generation && this.state.deploy !== null;
+  }
+
+  /** Running a release that the deploy under way replaces (replacements of old workers too). */
+  private isOld(worker: PoolWorker): boolean {
+    return this.state.deploy !== null && worker.generation < this.state.generation;
+  }
+
+  private slot(slot: number) {
+    return (this.state.slots[slot] ??= { failures: 0, onlineSince: null });
+  }
+
+  private find(workerId: number): PoolWorker | undefined {
+    return this.state.workers.find((w) => w.id === workerId);
+  }
+
+  private workersIn(state: WorkerState): PoolWorker[] {
+    return this.state.workers.filter((w) => w.state === state);
+  }
+
+  private remove(worker: PoolWorker): void {
+    this.state.workers = this.state.workers.filter((w) => w !== worker);
+  }
+
+  private count(): Counts {
+    return countWorkers(this.state.workers);
+  }
+
+  private emit(event: PoolEventName, requestId: string | null = null): void {
+    this.effects.push({ type: 'event', event, waitingFor: this.state.waitingFor, count: this.count(), requestId });
+  }
+}
+
+function assertNeverInput(input: never): never {
+  throw new Error(`unknown pool input ${JSON.stringify(input)}`);
+}

@@ -1,0 +1,225 @@
+import t from 'tap';
+import { initialPoolState, transition, type PoolEffect, type PoolInput, type PoolState } from '../../src/pool/pool.js';
+import { formatEvent } from '../../src/cli/format.js';
+
+/** Feeds inputs to the machine, collecting events in naught's printed form and other effects. */
+class Harness {
+  state: PoolState = initialPoolState();
+  lines: string[] = [];
+  effects: PoolEffect[] = [];
+  now = 0;
+
+  send(...inputs: PoolInput[]): this {
+    for (const input of inputs) {
+      const result = transition(this.state, input, this.now);
+      this.state = result.state;
+      for (const effect of result.effects) {
+        if (effect.type === 'event') this.lines.push(formatEvent(effect) + (effect.requestId ? ` (to ${effect.requestId})` : ''));
+        else this.effects.push(effect);
+      }
+    }
+    return this;
+  }
+
+  take(): string[] {
+    const lines = this.lines;
+    this.lines = [];
+    return lines;
+  }
+
+  takeEffects(type: PoolEffect['type']): PoolEffect[] {
+    const picked = this.effects.filter((e) => e.type === type);
+    this.effects = this.effects.filter((e) => e.type !== type);
+    return picked;
+  }
+
+  ids(): number[] {
+    return this.state.workers.map((w) => w.id);
+  }
+}
+
+function booted(workerCount: number): Harness {
+  const h = new Harness().send({ type: 'boot', workerCount });
+  for (const id of h.ids()) h.send({ type: 'online', workerId: id });
+  h.take();
+  h.effects = [];
+  return h;
+}
+
+const deploy = (timeoutMs: number | null = null): PoolInput => ({ type: 'deploy', requestId: 'd', workerCount: 0, env: null, cwd: null, timeoutMs });
+
+t.test('boot: Bootup, SpawnNew and NewOnline per worker, then Ready', async (t) => {
+  const h = new Harness().send({ type: 'boot', workerCount: 2 });
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 1, slot: 0, delayMs: 0 }, { type: 'spawn', workerId: 2, slot: 1, delayMs: 0 }]);
+  h.send({ type: 'online', workerId: 2 }, { type: 'online', workerId: 1 });
+  t.same(h.take(), [
+    'Bootup. booting: 0, online: 0, dying: 0, new_online: 0',
+    'SpawnNew. booting: 1, online: 0, dying: 0, new_online: 0',
+    'SpawnNew. booting: 2, online: 0, dying: 0, new_online: 0',
+    'NewOnline. booting: 1, online: 0, dying: 0, new_online: 1',
+    'NewOnline. booting: 0, online: 0, dying: 0, new_online: 2',
+    'Ready. booting: 0, online: 2, dying: 0, new_online: 0',
+  ]);
+  t.equal(h.state.waitingFor, null);
+});
+
+t.test('a boot whose worker dies before online destroys the others and exits', async (t) => {
+  const h = new Harness().send({ type: 'boot', workerCount: 2 }).send({ type: 'exit', workerId: 1 });
+  t.same(h.take().slice(3), [
+    'NewDeath. booting: 1, online: 0, dying: 0, new_online: 0',
+    'DestroyNew. booting: 0, online: 0, dying: 0, new_online: 0',
+  ]);
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 2 }]);
+  h.send({ type: 'exit', workerId: 2 });
+  t.same(h.take(), ['NewDestroyed. booting: 0, online: 0, dying: 0, new_online: 0']);
+  t.same(h.takeEffects('exit'), [{ type: 'exit', reason: 'boot-failed' }]);
+});
+
+t.test('deploy: all new online, then old shut down, then Ready', async (t) => {
+  const h = booted(2).send(deploy());
+  t.same(h.takeEffects('configure'), [{ type: 'configure', env: null, cwd: null }]);
+  h.send({ type: 'online', workerId: 3 }, { type: 'online', workerId: 4 });
+  t.same(h.takeEffects('shutdown'), [{ type: 'shutdown', workerId: 1, notify: true }, { type: 'shutdown', workerId: 2, notify: true }]);
+  h.send({ type: 'exit', workerId: 2 }, { type: 'exit', workerId: 1 });
+  t.same(h.take(), [
+    'SpawnNew. booting: 1, online: 2, dying: 0, new_online: 0',
+    'SpawnNew. booting: 2, online: 2, dying: 0, new_online: 0',
+    'NewOnline. booting: 1, online: 2, dying: 0, new_online: 1',
+    'NewOnline. booting: 0, online: 2, dying: 0, new_online: 2',
+    'ShutdownOld. booting: 0, online: 1, dying: 1, new_online: 2',
+    'ShutdownOld. booting: 0, online: 0, dying: 2, new_online: 2',
+    'OldExit. booting: 0, online: 0, dying: 1, new_online: 2',
+    'OldExit. booting: 0, online: 0, dying: 0, new_online: 2',
+    'Ready. booting: 0, online: 2, dying: 0, new_online: 0',
+  ]);
+  t.same(h.state.workers.map((w) => [w.slot, w.state]), [[0, 'online'], [1, 'online']]);
+});
+
+t.test('a new worker dying rolls the deploy back and the old keep serving', async (t) => {
+  const h = booted(2).send(deploy());
+  h.send({ type: 'online', workerId: 3 }, { type: 'exit', workerId: 4 });
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 3 }]);
+  h.send({ type: 'exit', workerId: 3 });
+  t.same(h.take().slice(3), [
+    'NewDeath. booting: 0, online: 2, dying: 0, new_online: 1',
+    'DestroyNew. booting: 0, online: 2, dying: 0, new_online: 0',
+    'NewDestroyed. booting: 0, online: 2, dying: 0, new_online: 0',
+    'DeployFailed. booting: 0, online: 2, dying: 0, new_online: 0',
+  ]);
+  t.same(h.takeEffects('shutdown'), [], 'no old worker was asked to go');
+  t.equal(h.state.waitingFor, null);
+});
+
+t.test('refusals answer only their asker', async (t) => {
+  const h = booted(1).send(deploy(), { type: 'deploy', requestId: 'second', workerCount: 0, env: null, cwd: null, timeoutMs: null });
+  t.same(h.take().slice(1), ['ErrorDeployInProgress. booting: 1, online: 1, dying: 0, new_online: 0 (to second)']);
+  const idle = booted(1).send({ type: 'deploy-abort', requestId: 'a' }, { type: 'status', requestId: 's' });
+  t.same(idle.take(), [
+    'ErrorNoDeployInProgress. booting: 0, online: 1, dying: 0, new_online: 0 (to a)',
+    'Status. booting: 0, online: 1, dying: 0, new_online: 0 (to s)',
+  ]);
+  const stopping = booted(1).send({ type: 'stop', requestId: 's1', timeoutMs: null }, { type: 'stop', requestId: 's2', timeoutMs: null }, deploy());
+  t.same(stopping.take().slice(1), [
+    'AlreadyShuttingDown. booting: 0, online: 0, dying: 1, new_online: 0 (to s2)',
+    'ErrorShuttingDown. booting: 0, online: 0, dying: 1, new_online: 0 (to d)',
+  ]);
+});
+
+t.test('deploy timeout while waiting for new workers: Timeout, destroy, DeployFailed', async (t) => {
+  const h = booted(1).send(deploy(500));
+  t.same(h.takeEffects('start-timer'), [{ type: 'start-timer', timer: 'deploy', ms: 500 }]);
+  h.send({ type: 'deploy-timeout' }, { type: 'exit', workerId: 2 });
+  t.same(h.take().slice(1), [
+    'Timeout. booting: 1, online: 1, dying: 0, new_online: 0',
+    'DestroyNew. booting: 0, online: 1, dying: 0, new_online: 0',
+    'NewDestroyed. booting: 0, online: 1, dying: 0, new_online: 0',
+    'DeployFailed. booting: 0, online: 1, dying: 0, new_online: 0',
+  ]);
+});
+
+t.test('deploy-abort while old workers hang: DestroyOld, Ready, then the exits finish the deploy', async (t) => {
+  const h = booted(1).send(deploy(), { type: 'online', workerId: 2 });
+  h.take();
+  h.send({ type: 'deploy-abort', requestId: 'a' });
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 1 }]);
+  h.send({ type: 'exit', workerId: 1 });
+  t.same(h.take(), [
+    'DestroyOld. booting: 0, online: 0, dying: 1, new_online: 1',
+    'Ready. booting: 0, online: 0, dying: 1, new_online: 1',
+    'OldExit. booting: 0, online: 0, dying: 0, new_online: 1',
+    'Ready. booting: 0, online: 1, dying: 0, new_online: 0',
+  ]);
+});
+
+t.test('stop asks every worker, then exits; a stop timeout kills the rest', async (t) => {
+  const h = booted(2).send({ type: 'stop', requestId: 's', timeoutMs: 1000 });
+  t.same(h.takeEffects('shutdown').length, 2);
+  h.send({ type: 'exit', workerId: 1 }, { type: 'stop-timeout' });
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 2 }]);
+  h.send({ type: 'exit', workerId: 2 });
+  t.same(h.take(), [
+    'ShutdownOld. booting: 0, online: 1, dying: 1, new_online: 0',
+    'ShutdownOld. booting: 0, online: 0, dying: 2, new_online: 0',
+    'OldExit. booting: 0, online: 0, dying: 1, new_online: 0',
+    'Timeout. booting: 0, online: 0, dying: 1, new_online: 0',
+    'DestroyOld. booting: 0, online: 0, dying: 1, new_online: 0',
+    'OldExit. booting: 0, online: 0, dying: 0, new_online: 0',
+  ]);
+  t.same(h.takeEffects('exit'), [{ type: 'exit', reason: 'stopped' }]);
+});
+
+t.test('a crash is resuscitated in the same slot, counted in WorkerDeath, then WorkerOnline and Ready', async (t) => {
+  const h = booted(2).send({ type: 'exit', workerId: 2 });
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 3, slot: 1, delayMs: 0 }]);
+  h.send({ type: 'online', workerId: 3 });
+  t.same(h.take(), [
+    'WorkerDeath. booting: 1, online: 1, dying: 0, new_online: 0',
+    'WorkerOnline. booting: 0, online: 2, dying: 0, new_online: 0',
+    'Ready. booting: 0, online: 2, dying: 0, new_online: 0',
+  ]);
+});
+
+t.test('a crash loop backs off: 0, 100, 200, 400 ms …, capped at 30 s, reset after 60 s up', async (t) => {
+  const h = booted(1);
+  const delays: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    h.send({ type: 'exit', workerId: h.ids()[0]! });
+    delays.push((h.takeEffects('spawn')[0] as { delayMs: number }).delayMs);
+  }
+  t.same(delays, [0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
+  t.same(h.takeEffects('backoff').at(-1), { type: 'backoff', slot: 0, failures: 12, delayMs: 30000 });
+  h.send({ type: 'online', workerId: h.ids()[0]! });
+  h.now += 60_000;
+  h.send({ type: 'exit', workerId: h.ids()[0]! });
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 14, slot: 0, delayMs: 0 }], 'a minute up forgets the loop');
+});
+
+t.test("'offline': disconnected, replaced at once with SpawnNew, its exit is WorkerDeath; a second 'offline' is ignored", async (t) => {
+  const h = booted(1).send({ type: 'offline', workerId: 1 }, { type: 'offline', workerId: 1 });
+  t.same(h.takeEffects('shutdown'), [{ type: 'shutdown', workerId: 1, notify: false }]);
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 2, slot: 0, delayMs: 0 }]);
+  h.send({ type: 'online', workerId: 2 }, { type: 'exit', workerId: 1 });
+  t.same(h.take(), [
+    'WorkerOffline. booting: 0, online: 0, dying: 1, new_online: 0',
+    'SpawnNew. booting: 1, online: 0, dying: 1, new_online: 0',
+    'WorkerOnline. booting: 0, online: 1, dying: 1, new_online: 0',
+    'Ready. booting: 0, online: 1, dying: 1, new_online: 0',
+    'WorkerDeath. booting: 0, online: 1, dying: 0, new_online: 0',
+  ]);
+});
+
+t.test('an old worker crashing mid-deploy is replaced, and its replacement retired when the deploy lands', async (t) => {
+  const h = booted(2).send(deploy(), { type: 'exit', workerId: 1 });
+  const [replacement] = h.takeEffects('spawn').filter((e) => e.type === 'spawn' && e.workerId === 5) as { workerId: number }[];
+  t.ok(replacement, 'replacement spawned for the crashed old worker');
+  h.send({ type: 'online', workerId: 3 }, { type: 'online', workerId: 4 });
+  t.same(h.takeEffects('shutdown').map((e) => (e as { workerId: number }).workerId).sort(), [2, 5]);
+  h.send({ type: 'exit', workerId: 2 }, { type: 'exit', workerId: 5 });
+  t.equal(h.take().at(-1), 'Ready. booting: 0, online: 2, dying: 0, new_online: 0');
+  t.same(h.state.workers.map((w) => w.id), [3, 4]);
+});
+
+t.test('worker count changes on deploy; NAUGHT_WORKER slots stay 0..n-1', async (t) => {
+  const h = booted(1).send({ ...deploy(), workerCount: 3 } as PoolInput);
+  t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [0, 1, 2]);
+});
