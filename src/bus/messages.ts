@@ -65,8 +65,8 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
-  /** master → one worker proxy: send 'shutdown' and disconnect. */
-  'worker.shutdown': { workerId: number };
+  /** master → one worker proxy: disconnect it, after sending 'shutdown' if notify. */
+  'worker.shutdown': { workerId: number; notify: boolean };
   /** master → one worker proxy: SIGKILL, for timeouts and aborts. */
   'worker.kill': { workerId: number };
 
@@ -82,7 +82,7 @@ export interface Catalogue {
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED'
-  | 'LINK_CLOSED' | 'STALE_IPC_REMOVED';
+  | 'LINK_CLOSED' | 'DAEMON_FAULT';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];

@@ -16,7 +16,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'worker.online': { type: 'worker.online', workerId: 1, slot: 0, pid: 100 },
   'worker.offline': { type: 'worker.offline', workerId: 1, slot: 0, pid: 100 },
   'worker.exited': { type: 'worker.exited', workerId: 1, slot: 0, pid: 100, code: null, signal: 'SIGKILL' },
-  'worker.shutdown': { type: 'worker.shutdown', workerId: 1 },
+  'worker.shutdown': { type: 'worker.shutdown', workerId: 1, notify: true },
   'worker.kill': { type: 'worker.kill', workerId: 1 },
   'pool.event': { type: 'pool.event', event: 'SpawnNew', waitingFor: 'new', count: counts },
   'pool.reply': { type: 'pool.reply', requestId: 'r4', event: 'Status', waitingFor: null, count: counts },

@@ -1,0 +1,54 @@
+// The CLI's end of the bus: connects to the daemon, sends one command, hands each message
+// it gets back to the command's renderer until the renderer returns an exit status.
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { createBus, type Bus } from '../bus/bus.js';
+import { createLink, type Link } from '../bus/link.js';
+import type { Message, MessageType } from '../bus/messages.js';
+
+export const CLIENT_WANTS: MessageType[] = ['pool.event', 'pool.reply', 'notice'];
+
+/** What a renderer decides about a message: keep waiting (undefined) or exit with a status. */
+export type Verdict = number | undefined;
+export type Renderer = (msg: Message) => Verdict;
+
+export interface CliClient {
+  bus: Bus;
+  link: Link;
+  /** Settles with the renderer's exit status, or 1 if the daemon goes away first. */
+  outcome: Promise<number>;
+}
+
+export const newRequestId = (): string => randomUUID();
+
+export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonGone: () => number): CliClient {
+  const bus = createBus(`cli:${process.pid}`);
+  const link = createLink(bus, stream, { name: `cli:${process.pid}`, wants: CLIENT_WANTS });
+  let settle!: (code: number) => void;
+  const outcome = new Promise<number>((resolve) => { settle = resolve; });
+  let decided = false;
+  const decide = (code: number) => {
+    if (decided) return;
+    decided = true;
+    off();
+    link.close();
+    settle(code);
+  };
+  const off = bus.onAny((envelope, origin) => {
+    if (origin !== link) return;
+    const verdict = render(envelope.msg);
+    if (verdict !== undefined) decide(verdict);
+  });
+  void link.closed.then(() => { if (!decided) decide(onDaemonGone()); });
+  return { bus, link, outcome };
+}
+
+/** Resolves with a connected socket, or rejects with the connect error (ENOENT, ECONNREFUSED …). */
+export function connectToDaemon(ipcFile: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(ipcFile);
+    socket.once('connect', () => { socket.off('error', reject); resolve(socket); });
+    socket.once('error', reject);
+  });
+}

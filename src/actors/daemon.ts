@@ -1,0 +1,210 @@
+// The daemon: owns the control socket, the pid file, the logs and the signals, and
+// supervises the master process, starting a new one if it dies.
+//
+//   CLI ──unix socket──▶ daemon ──fd 3──▶ master ──cluster IPC──▶ workers
+//
+// Replies (pool.reply) go only to the client that asked; everything else reaches every
+// client that asked for its type.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import type { Bus } from '../bus/bus.js';
+import { spawnWithPipe } from '../bus/fd3.js';
+import { createLink, type Link } from '../bus/link.js';
+import type { DaemonConfig, Envelope, MessageType, PoolEvent, ServerConfig } from '../bus/messages.js';
+import { logTarget, openRotatingLog, type LogTarget, type RotatingLog } from '../logs/log-file.js';
+import { nextBackoff } from '../pool/backoff.js';
+import { MASTER_BOOT_FAILED } from '../supervision.js';
+import { createEventLogActor } from './event-log.js';
+import { createLogRotatorActor, type LogRotator } from './log-rotator.js';
+
+const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
+const CLIENT_COMMANDS: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
+export const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
+const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
+
+export interface DaemonDeps {
+  bus: Bus;
+  config: DaemonConfig;
+  /** Foreground: `-` logs go to our own stdout/stderr. */
+  foreground: boolean;
+  /** Called once the control socket listens and the pid file is written. */
+  onListening?: () => void;
+}
+
+export interface Daemon {
+  /** Resolves with the exit status once the daemon has shut down. */
+  done: Promise<number>;
+}
+
+export class DaemonStartError extends Error {}
+
+export async function createDaemonActor({ bus, config, foreground, onListening }: DaemonDeps): Promise<Daemon> {
+  const server: ServerConfig = { script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs, env: { ...config.env } };
+  const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
+  const { eventSink, rotator } = await openLogs(bus, config, foreground).catch((error: Error) => {
+    throw new DaemonStartError(error.message, { cause: error });
+  });
+  const stopEventLog = createEventLogActor({ bus, sink: eventSink });
+  const clients = new Set<Link>();
+  const askers = new Map<string, Link>();
+  const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
+    throw new DaemonStartError(error.message, { cause: error });
+  });
+  await fs.promises.mkdir(path.dirname(config.pidFile), { recursive: true });
+  await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
+
+  let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
+  let masterFailures = 0;
+  let restartTimer: NodeJS.Timeout | null = null;
+  let stopRequested = false;
+  let firstBoot = true;
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((resolve) => { finish = resolve; });
+
+  const offs = [
+    bus.onAny(routeRequests),
+    bus.on('cmd.deploy', ({ env, cwd, workerCount }) => {
+      if (env) Object.assign(server.env, env);
+      if (cwd) server.cwd = cwd;
+      if (workerCount > 0) server.workerCount = workerCount;
+    }),
+    bus.on('cmd.stop', () => { stopRequested = true; }),
+    bus.on('pool.event', ({ event }) => {
+      if (event === 'Ready' && master && master.upSince === null) {
+        master.upSince = Date.now();
+        firstBoot = false;
+      }
+    }),
+  ];
+  const signals: [NodeJS.Signals, () => void][] = [
+    ['SIGTERM', () => stopFromSignal('SIGTERM')],
+    ['SIGINT', () => stopFromSignal('SIGINT')],
+    ['SIGHUP', () => bus.publish({ type: 'cmd.deploy', requestId: 'signal:SIGHUP', workerCount: 0, env: null, cwd: null, timeoutMs: null })],
+  ];
+  for (const [signal, handler] of signals) process.on(signal, handler);
+
+  onListening?.();
+  spawnMaster();
+  return { done };
+
+  function acceptClient(socket: net.Socket): void {
+    const link = createLink(bus, socket, {
+      name: 'daemon',
+      wants: CLIENT_COMMANDS,
+      accept: (envelope) => envelope.msg.type !== 'pool.reply' || askers.get(envelope.msg.requestId) === link,
+    });
+    clients.add(link);
+    void link.closed.then((error) => {
+      clients.delete(link);
+      for (const [id, asker] of askers) if (asker === link) askers.delete(id);
+      if (error) bus.publish({ type: 'notice', code: 'LINK_CLOSED', message: `Dropped a control connection: ${error.message}` });
+    });
+  }
+
+  /** Remembers who asked, and answers at once when no master is there to ask. */
+  function routeRequests(envelope: Envelope, origin: unknown): void {
+    const msg = envelope.msg;
+    if (!CLIENT_COMMANDS.includes(msg.type) || !('requestId' in msg)) return;
+    if (clients.has(origin as Link)) askers.set(msg.requestId, origin as Link);
+    if (master === null && !(msg.type === 'cmd.stop')) {
+      bus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'ErrorStillBooting', waitingFor: null, count: ZERO });
+    } else if (master === null && msg.type === 'cmd.stop') {
+      void shutDown(0);
+    }
+  }
+
+  function stopFromSignal(signal: NodeJS.Signals): void {
+    bus.publish({ type: 'cmd.stop', requestId: `signal:${signal}`, timeoutMs: null });
+  }
+
+  function spawnMaster(): void {
+    restartTimer = null;
+    const stdio: StdioOptions = ['ignore', childStdio(targets.stdout, foreground), childStdio(targets.stderr, foreground)];
+    const { child, pipe } = spawnWithPipe([...server.nodeArgs, MASTER_ENTRY], {
+      cwd: server.cwd,
+      env: { ...process.env, ...server.env },
+      stdio: stdio as ['ignore', 'pipe', 'pipe'],
+    });
+    const link = createLink(bus, pipe, { name: 'daemon', wants: FROM_MASTER });
+    master = { child, link, upSince: null };
+    rotator.attach(child.stdout, child.stderr);
+    bus.publish({ type: 'cmd.boot', config: server, firstBoot });
+    child.on('exit', (code, signal) => {
+      // Events the master sent just before exiting are still in the pipe: read them first.
+      void link.closed.then(() => masterExited(code, signal));
+    });
+  }
+
+  function masterExited(code: number | null, signal: NodeJS.Signals | null): void {
+    const pid = master?.child.pid;
+    const upSince = master?.upSince ?? null;
+    master = null;
+    if (stopRequested || code === 0) return void shutDown(0);
+    if (code === MASTER_BOOT_FAILED && firstBoot) return void shutDown(1);
+    const backoff = nextBackoff(masterFailures, upSince, Date.now());
+    masterFailures = backoff.failures;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    bus.publish({
+      type: 'notice', code: 'MASTER_DIED',
+      message: `The master process ${pid} died (${how}); starting a new master${backoff.delayMs ? ` in ${backoff.delayMs} ms` : ''}.`,
+    });
+    restartTimer = setTimeout(spawnMaster, backoff.delayMs);
+  }
+
+  async function shutDown(code: number): Promise<void> {
+    if (restartTimer) clearTimeout(restartTimer);
+    for (const [signal, handler] of signals) process.off(signal, handler);
+    // The pid file and socket go first, so that a `start` right after `stop` finds nothing stale.
+    await fs.promises.rm(config.pidFile, { force: true });
+    controlServer.close();
+    await fs.promises.rm(config.ipcFile, { force: true });
+    const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
+    bus.publish({ type: 'pool.event', ...shutdown });
+    for (const client of clients) client.close();
+    for (const off of offs) off();
+    stopEventLog();
+    await Promise.all([rotator.close(), eventSink && eventSink !== process.stderr ? endSink(eventSink) : null]);
+    finish(code);
+  }
+}
+
+async function openLogs(bus: Bus, config: DaemonConfig, foreground: boolean): Promise<{ eventSink: Writable | null; rotator: LogRotator }> {
+  const open = async (target: LogTarget): Promise<RotatingLog | null> =>
+    target.kind === 'file' ? openRotatingLog(target.path, config.maxLogSize) : null;
+  const naughtLog = logTarget(config.log);
+  const [events, stdout, stderr] = await Promise.all([open(naughtLog), open(logTarget(config.stdout)), open(logTarget(config.stderr))]);
+  const eventSink = events?.stream ?? (naughtLog.kind === 'inherit' && foreground ? process.stderr : null);
+  return { eventSink, rotator: createLogRotatorActor({ bus, stdout, stderr }) };
+}
+
+function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' | 'inherit' {
+  if (target.kind === 'file') return 'pipe';
+  return target.kind === 'inherit' && foreground ? 'inherit' : 'ignore';
+}
+
+/** Listens with a umask that makes the socket 0600: only its owner may deploy or stop. */
+async function listenOwnerOnly(ipcFile: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  await fs.promises.mkdir(path.dirname(ipcFile), { recursive: true });
+  const server = net.createServer(onConnection);
+  const previous = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(ipcFile, () => { server.off('error', reject); resolve(); });
+    });
+  } finally {
+    process.umask(previous);
+  }
+  return server;
+}
+
+function endSink(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.end(() => resolve());
+  });
+}

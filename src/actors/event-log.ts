@@ -1,0 +1,17 @@
+// Renders the bus story into naught.log: one line per pool event (replies included), in
+// naught's printed form, and each notice as its sentence.
+import type { Bus } from '../bus/bus.js';
+import type { Writable } from 'node:stream';
+import { formatEvent } from '../cli/format.js';
+
+export function createEventLogActor(deps: { bus: Bus; sink: Writable | null }): () => void {
+  const { bus, sink } = deps;
+  if (sink === null) return () => {};
+  const write = (line: string) => { sink.write(line + '\n'); };
+  const offs = [
+    bus.on('pool.event', (event) => write(formatEvent(event))),
+    bus.on('pool.reply', (event) => write(formatEvent(event))),
+    bus.on('notice', (notice) => write(notice.message)),
+  ];
+  return () => { for (const off of offs) off(); };
+}

@@ -1,0 +1,65 @@
+// One per cluster worker, living in the master: the only code that speaks the user's
+// protocol. 'online' / 'offline' / exit become bus facts; bus commands become
+// 'shutdown', disconnect and SIGKILL.
+import type { Worker } from 'node:cluster';
+import type { Bus } from '../bus/bus.js';
+
+export interface WorkerProxyDeps {
+  bus: Bus;
+  workerId: number;
+  slot: number;
+  /** A restart that backs off is forked only after this delay. */
+  delayMs: number;
+  fork: (slot: number) => Worker;
+}
+
+export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: WorkerProxyDeps): void {
+  let worker: Worker | null = null;
+  let pid = 0;
+  let exited = false;
+  const delay = delayMs > 0 ? setTimeout(start, delayMs) : null;
+
+  const offs = [
+    bus.on('worker.shutdown', (cmd) => { if (cmd.workerId === workerId) shutdown(cmd.notify); }),
+    bus.on('worker.kill', (cmd) => { if (cmd.workerId === workerId) kill(); }),
+  ];
+  if (delay === null) start();
+
+  function start(): void {
+    worker = fork(slot);
+    pid = worker.process.pid ?? 0;
+    // Sends to a worker whose channel just closed fail; its exit event tells the rest.
+    worker.on('error', () => {});
+    worker.on('message', (message: unknown) => {
+      if (message === 'online') bus.publish({ type: 'worker.online', workerId, slot, pid });
+      else if (message === 'offline') bus.publish({ type: 'worker.offline', workerId, slot, pid });
+    });
+    worker.on('exit', (code: number | null, signal: string | null) => exit(code, signal));
+    bus.publish({ type: 'worker.spawned', workerId, slot, pid });
+  }
+
+  function shutdown(notify: boolean): void {
+    if (worker === null) return cancel();
+    if (!worker.isConnected()) return;
+    if (notify) worker.send('shutdown');
+    worker.disconnect();
+  }
+
+  function kill(): void {
+    if (worker === null) return cancel();
+    worker.process.kill('SIGKILL');
+  }
+
+  /** Told to go before it was ever forked: it is gone at once. */
+  function cancel(): void {
+    if (delay !== null) clearTimeout(delay);
+    exit(null, null);
+  }
+
+  function exit(code: number | null, signal: string | null): void {
+    if (exited) return;
+    exited = true;
+    for (const off of offs) off();
+    bus.publish({ type: 'worker.exited', workerId, slot, pid, code, signal });
+  }
+}

@@ -1,0 +1,36 @@
+// Entry point of the detached daemon process. The CLI that spawned it sends cmd.start over
+// fd 3 and reads the boot's events back on the same pipe, so none can be missed.
+import { createBus } from '../bus/bus.js';
+import { openParentPipe } from '../bus/fd3.js';
+import { createLink } from '../bus/link.js';
+import { createDaemonActor } from '../actors/daemon.js';
+
+const bus = createBus('daemon');
+const starter = createLink(bus, openParentPipe(), { name: 'daemon', wants: ['cmd.start'] });
+let started = false;
+
+process.on('uncaughtException', (error) => {
+  bus.publish({ type: 'notice', code: 'DAEMON_FAULT', message: `Error: daemon: ${error.stack ?? error.message}` });
+});
+
+bus.on('cmd.start', ({ config }) => {
+  if (started) return;
+  started = true;
+  createDaemonActor({ bus, config, foreground: false }).then(
+    async (daemon) => exitAfterFlush(await daemon.done),
+    (error: Error) => {
+      bus.publish({ type: 'notice', code: 'DAEMON_START_FAILED', message: error.message });
+      exitAfterFlush(1);
+    },
+  );
+});
+
+void starter.closed.then(() => {
+  // The CLI gave up before asking for anything: nothing to run.
+  if (!started) process.exit(1);
+});
+
+function exitAfterFlush(code: number): void {
+  starter.close();
+  setTimeout(() => process.exit(code), 50);
+}

@@ -1,0 +1,45 @@
+// Entry point of the cluster master process: joins the daemon's bus over fd 3 and runs
+// the master actor. Exit status 0: stopped as asked; MASTER_BOOT_FAILED: the first
+// workers never came online; anything else is a crash the daemon recovers from.
+import cluster from 'node:cluster';
+import { createBus } from '../bus/bus.js';
+import { openParentPipe } from '../bus/fd3.js';
+import { createLink } from '../bus/link.js';
+import { createMasterActor } from '../actors/master.js';
+import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
+
+const pipe = openParentPipe();
+const bus = createBus('master');
+const link = createLink(bus, pipe, { name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'] });
+let exiting = false;
+
+// The daemon owns the signals; a Ctrl+C in a foreground terminal reaches us too.
+process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
+
+createMasterActor({
+  bus,
+  setup(config) {
+    process.chdir(config.cwd);
+    Object.assign(process.env, config.env);
+    cluster.setupPrimary({ exec: config.script, args: config.args, silent: false });
+  },
+  configure({ env, cwd }) {
+    if (env) Object.assign(process.env, env);
+    if (cwd && cwd !== process.cwd()) process.chdir(cwd);
+  },
+  fork: (slot) => cluster.fork({ NAUGHT_WORKER: String(slot) }),
+  exit(reason) {
+    exiting = true;
+    link.close();
+    const code = reason === 'stopped' ? 0 : MASTER_BOOT_FAILED;
+    pipe.end(() => process.exit(code));
+    setTimeout(() => process.exit(code), 1000).unref();
+  },
+});
+
+// Without a daemon nobody can stop us: stop the workers rather than orphan them.
+void link.closed.then(() => {
+  if (exiting) return;
+  bus.publish({ type: 'cmd.stop', requestId: 'daemon-gone', timeoutMs: MASTER_ORPHAN_STOP_MS });
+});

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// The naught command line: parse with commander, dispatch, map the outcome to an exit code.
+// Options come before the script or ipc-file; everything after the script is the server's.
+import os from 'node:os';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import * as commands from '../cli/commands.js';
+import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
+
+const io: commands.Io = {
+  out: (text) => { process.stdout.write(text); },
+  err: (text) => { process.stderr.write(text); },
+};
+const cwd = process.cwd();
+const resolve = (p: string) => path.resolve(cwd, p);
+
+/** An option value naught would not accept: the command's help on stderr, exit 1. */
+class BadUsage extends Error {}
+
+function workerCount(value: string, allowZero: boolean): number {
+  const count = value === 'auto' ? os.cpus().length : Number.parseInt(value, 10);
+  if (Number.isNaN(count) || count < 0 || (!allowZero && count === 0)) throw new BadUsage(value);
+  return count;
+}
+
+/** Seconds as naught read them (fractions allowed, anything else means none), in ms. */
+function timeoutMs(value: string): number | null {
+  const seconds = Number.parseFloat(value);
+  return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+let outcome: Promise<number> | number = 0;
+
+const program = new Command('naught')
+  .enablePositionalOptions()
+  .helpCommand(false)
+  .helpOption(false)
+  .exitOverride()
+  .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} });
+
+function naughtCommand(name: CommandName): Command {
+  return program.command(name).helpOption(false).exitOverride().allowExcessArguments(false)
+    .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} });
+}
+
+naughtCommand('start')
+  .option('--worker-count <n>', '', '1')
+  .option('--ipc-file <path>', '', 'naught.ipc')
+  .option('--pid-file <path>', '', 'naught.pid')
+  .option('--log <path>', '', 'naught.log')
+  .option('--stdout <path>', '', 'stdout.log')
+  .option('--stderr <path>', '', 'stderr.log')
+  .option('--max-log-size <bytes>', '', '10485760')
+  .option('--cwd <dir>', '', cwd)
+  .option('--daemon-mode <bool>', '', 'true')
+  .option('--remove-old-ipc <bool>', '', 'false')
+  .option('--node-args <args>', '', '')
+  .argument('<script>')
+  .argument('[script-options...]')
+  .passThroughOptions()
+  .action((script: string, args: string[], o: Record<string, string>) => {
+    const maxLogSize = Number.parseInt(o.maxLogSize!, 10);
+    if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
+    const logPath = (p: string) => (p === '-' ? p : resolve(p));
+    outcome = commands.start(io, {
+      daemonMode: o.daemonMode === 'true',
+      removeOldIpc: o.removeOldIpc === 'true',
+      config: {
+        script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
+        cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
+        ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
+        log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize,
+      },
+    });
+  });
+
+naughtCommand('stop')
+  .option('--timeout <seconds>', '', 'none')
+  .option('--pid-file <path>', '', 'naught.pid')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string, o: Record<string, string>) => {
+    outcome = commands.stop(io, resolve(ipcFile), timeoutMs(o.timeout!));
+  });
+
+naughtCommand('status')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string) => { outcome = commands.status(io, resolve(ipcFile)); });
+
+naughtCommand('deploy')
+  .option('--worker-count <n>', '', '0')
+  .option('--override-env <bool>', '', 'true')
+  .option('--timeout <seconds>', '', 'none')
+  .option('--cwd <dir>', '', cwd)
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string, o: Record<string, string>) => {
+    outcome = commands.deploy(io, resolve(ipcFile), {
+      workerCount: workerCount(o.workerCount!, true),
+      env: o.overrideEnv === 'true' ? definedEnv() : null,
+      cwd: resolve(o.cwd!),
+      timeoutMs: timeoutMs(o.timeout!),
+    });
+  });
+
+naughtCommand('deploy-abort')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string) => { outcome = commands.deployAbort(io, resolve(ipcFile)); });
+
+naughtCommand('version').action(() => { io.out(packageVersion() + '\n'); });
+
+naughtCommand('help')
+  .argument('[cmd]')
+  .action((cmd?: string) => {
+    if (cmd !== undefined && isCommandName(cmd)) return void io.out(HELP[cmd] + '\n');
+    io.err(usage());
+    outcome = cmd === undefined ? 0 : 1;
+  });
+
+function definedEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  if (name === undefined || !isCommandName(name)) {
+    io.err(usage());
+    return 1;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return await outcome;
+  } catch (error) {
+    if (!(error instanceof CommanderError) && !(error instanceof BadUsage)) throw error;
+    io.err(HELP[name] + '\n');
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Only here does the process end: the daemon and its master live on without us.
+process.exit();

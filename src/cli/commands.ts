@@ -1,0 +1,264 @@
+// What each naught command does, printing naught 1.6's exact lines. Each returns the exit
+// status; only the entry point exits.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
+import { createDaemonActor } from '../actors/daemon.js';
+import { createBus } from '../bus/bus.js';
+import { spawnWithPipe } from '../bus/fd3.js';
+import type { DaemonConfig, Message, PoolEvent } from '../bus/messages.js';
+import { formatEvent, formatStatus } from './format.js';
+
+const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const refusedMessage = (ipcFile: string): string =>
+  `unable to connect to ipc-file \`${ipcFile}\`\n\n1. the ipc file specified is invalid, or\n2. the daemon process died unexpectedly\n`;
+
+type Probe = { state: 'running'; socket: import('node:net').Socket } | { state: 'absent' } | { state: 'refused' } | { state: 'error'; error: NodeJS.ErrnoException };
+
+async function probe(ipcFile: string): Promise<Probe> {
+  try {
+    return { state: 'running', socket: await connectToDaemon(ipcFile) };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { state: 'absent' };
+    if (code === 'ECONNREFUSED') return { state: 'refused' };
+    return { state: 'error', error: error as NodeJS.ErrnoException };
+  }
+}
+
+/** Prints events and notices the way every command does; a renderer handles the rest first. */
+function printOther(io: Io, msg: Message): undefined {
+  if (msg.type === 'pool.event' || msg.type === 'pool.reply') io.err(formatEvent(msg) + '\n');
+  else if (msg.type === 'notice') io.err(msg.message + '\n');
+  return undefined;
+}
+
+const isEvent = (msg: Message, event: PoolEvent['event']): msg is Message & PoolEvent =>
+  (msg.type === 'pool.event' || msg.type === 'pool.reply') && msg.event === event;
+
+/** Connects, sends one command and renders until the renderer decides. */
+async function talk(
+  io: Io, ipcFile: string, whenAbsent: number, command: (requestId: string) => Message, render: Renderer,
+  onConnected?: (send: (msg: Message) => void) => void,
+): Promise<number> {
+  const found = await probe(ipcFile);
+  if (found.state === 'absent') {
+    io.err('server not running\n');
+    return whenAbsent;
+  }
+  if (found.state === 'refused') {
+    io.err(refusedMessage(ipcFile));
+    return 1;
+  }
+  if (found.state === 'error') {
+    io.err(`unable to connect to ipc-file \`${ipcFile}\`: ${found.error.message}\n`);
+    return 1;
+  }
+  const client = createCliClientActor(found.socket, render, () => {
+    io.err('the daemon closed the connection before answering\n');
+    return 1;
+  });
+  const send = (msg: Message) => { client.bus.publish(msg); };
+  onConnected?.(send);
+  send(command(newRequestId()));
+  return client.outcome;
+}
+
+export function status(io: Io, ipcFile: string): Promise<number> {
+  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.status', requestId }), (msg) => {
+    if (isEvent(msg, 'Status')) {
+      io.out(formatStatus(msg));
+      return 0;
+    }
+    if (isEvent(msg, 'ErrorStillBooting')) {
+      io.err(formatEvent(msg) + '\n');
+      return 1;
+    }
+    return printOther(io, msg);
+  });
+}
+
+export function stop(io: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {
+  return talk(io, ipcFile, 0, (requestId) => ({ type: 'cmd.stop', requestId, timeoutMs }), (msg) => {
+    if (isEvent(msg, 'Shutdown')) return 0;
+    if (isEvent(msg, 'AlreadyShuttingDown')) {
+      io.err('Waiting for shutdown already in progress.\nIf it hangs, Ctrl+C this command and try it again with --timeout 1\n');
+      return undefined;
+    }
+    return printOther(io, msg);
+  });
+}
+
+export interface DeployOptions {
+  workerCount: number;
+  env: Record<string, string> | null;
+  cwd: string;
+  timeoutMs: number | null;
+}
+
+export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise<number> {
+  let onSigint: (() => void) | null = null;
+  const result = talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.deploy', requestId, ...options }), (msg) => {
+    if (isEvent(msg, 'ErrorDeployInProgress')) {
+      io.err('Deploy already in progress. Press Ctrl+C to abort.\n');
+      return undefined;
+    }
+    if (isEvent(msg, 'Shutdown')) {
+      io.err("Bootup never succeeded. Check stderr.log and usage of 'online' and 'shutdown' events.\n");
+      return 1;
+    }
+    if (isEvent(msg, 'DeployFailed')) {
+      io.out("Deploy failed. Check stderr.log and usage of 'online' and 'shutdown' events.\n");
+      return 1;
+    }
+    if (isEvent(msg, 'Ready')) {
+      io.err('done\n');
+      return 0;
+    }
+    return printOther(io, msg);
+  }, (send) => {
+    onSigint = () => {
+      io.err('aborting deploy\n');
+      send({ type: 'cmd.deploy-abort', requestId: newRequestId() });
+    };
+    process.once('SIGINT', onSigint);
+  });
+  return result.finally(() => { if (onSigint) process.off('SIGINT', onSigint); });
+}
+
+export function deployAbort(io: Io, ipcFile: string): Promise<number> {
+  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.deploy-abort', requestId }), (msg) => {
+    if (isEvent(msg, 'ErrorNoDeployInProgress')) {
+      io.err('no deploy in progress\n');
+      return 1;
+    }
+    if (isEvent(msg, 'Ready')) {
+      io.err('deploy aborted\n');
+      return 0;
+    }
+    return printOther(io, msg);
+  });
+}
+
+export interface StartOptions {
+  config: DaemonConfig;
+  daemonMode: boolean;
+  removeOldIpc: boolean;
+}
+
+export async function start(io: Io, { config, daemonMode, removeOldIpc }: StartOptions): Promise<number> {
+  const found = await probe(config.ipcFile);
+  if (found.state === 'running') {
+    const client = createCliClientActor(found.socket, (msg) => {
+      if (!isEvent(msg, 'Status')) return undefined;
+      io.out(formatStatus(msg));
+      return 1;
+    }, () => 1);
+    client.bus.publish({ type: 'cmd.status', requestId: newRequestId() });
+    return client.outcome;
+  }
+  if (found.state === 'error') {
+    io.err(`unable to start daemon: ${found.error.message}\n`);
+    return 1;
+  }
+  if (found.state === 'refused' && !clearStaleIpc(io, config, removeOldIpc)) return 1;
+  return daemonMode ? startDaemon(io, config) : runForeground(io, config);
+}
+
+/** A socket nobody answers on: removed when asked to, or when its daemon is provably gone. */
+function clearStaleIpc(io: Io, config: DaemonConfig, removeOldIpc: boolean): boolean {
+  const { ipcFile } = config;
+  if (removeOldIpc) {
+    io.err(`unable to connect to ipc-file \`${ipcFile}\`\n\nremoving the ipc-file and attempting to continue\n`);
+  } else {
+    const pid = deadDaemonPid(config.pidFile);
+    if (pid === null) {
+      io.err(refusedMessage(ipcFile));
+      return false;
+    }
+    io.err(`removing stale ipc-file \`${ipcFile}\`: its daemon (pid ${pid}) is gone\n`);
+  }
+  fs.rmSync(ipcFile, { force: true });
+  return true;
+}
+
+/** The pid in the pid file, if that process no longer exists; null without such evidence. */
+function deadDaemonPid(pidFile: string): number | null {
+  let pid: number;
+  try {
+    pid = Number.parseInt(fs.readFileSync(pidFile, 'utf8'), 10);
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? pid : null;
+  }
+}
+
+function renderStart(io: Io): Renderer {
+  return (msg) => {
+    if (isEvent(msg, 'Ready')) {
+      io.out(formatStatus(msg));
+      return 0;
+    }
+    if (isEvent(msg, 'Shutdown')) {
+      io.err('The server crashed without booting. Check stderr.log.\n');
+      return 1;
+    }
+    if (msg.type === 'notice' && msg.code === 'DAEMON_START_FAILED') {
+      io.err(`unable to start daemon: ${msg.message}\n`);
+      return 1;
+    }
+    return printOther(io, msg);
+  };
+}
+
+function startDaemon(io: Io, config: DaemonConfig): Promise<number> {
+  const { child, pipe } = spawnWithPipe([DAEMON_ENTRY], {
+    detached: true, cwd: config.cwd, env: process.env, stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  child.unref();
+  let spawnError: Error | null = null;
+  child.once('error', (error) => { spawnError = error; });
+  const client = createCliClientActor(pipe, renderStart(io), () => {
+    io.err(`unable to start daemon: ${spawnError?.message ?? 'the daemon process exited before the server was up'}\n`);
+    return 1;
+  });
+  client.bus.publish({ type: 'cmd.start', config });
+  return client.outcome;
+}
+
+/** `--daemon-mode false`: this process is the daemon, for systemd and other service wrappers. */
+async function runForeground(io: Io, config: DaemonConfig): Promise<number> {
+  const bus = createBus('daemon');
+  // Forked with an IPC channel: tell the parent, in naught's exact shape.
+  const tellParent = (message: object) => { process.send?.(message, undefined, undefined, () => {}); };
+  try {
+    const daemon = await createDaemonActor({
+      bus, config, foreground: true,
+      onListening() {
+        if (!process.send) return;
+        tellParent({ event: 'IpcListening' });
+        const forward = ({ event, waitingFor, count }: PoolEvent) => tellParent({ event, waitingFor, count: { ...count } });
+        bus.on('pool.event', forward);
+        bus.on('pool.reply', forward);
+      },
+    });
+    const code = await daemon.done;
+    if (process.connected) process.disconnect();
+    return code;
+  } catch (error) {
+    io.err(`unable to start daemon: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,105 @@
+// naught 1.6's help texts, word for word, so scripts that grep them keep working.
+const CWD = process.cwd();
+
+export const HELP = {
+  start: "naught start [options] server.js [script-options]\n\n" +
+    "    Starts server.js as a daemon passing script-options as command\n" +
+    "    line arguments.\n\n" +
+    "    Each worker's stdout and stderr are redirected to a log files\n" +
+    "    specified by the `stdout` and `stderr` parameters. When a log file\n" +
+    "    becomes larger than `max-log-size`, the log file is renamed using the\n" +
+    "    current date and time, and a new log file is opened.\n\n" +
+    "    With naught, you can use `console.log` and friends. Because naught\n" +
+    "    pipes the output into a log file, node.js treats stdout and stderr\n" +
+    "    as asynchronous streams.\n\n" +
+    "    If you don't want a particular log, use `/dev/null` for the path. Naught\n" +
+    "    special cases this filename and disables that log altogether.\n\n" +
+    "    When running in `daemon-mode` `false`, naught will start the master\n" +
+    "    process and then block. It listens to SIGHUP for restarting and SIGTERM\n" +
+    "    for stopping. In this situation you may use `-` for `stderr` and/or\n" +
+    "    `stdout` which will redirect the respective streams to naught's output\n" +
+    "    streams instead of a log file.\n\n" +
+    "    Creates an `ipc-file` which naught uses to communicate with your\n" +
+    "    server once it has started.\n\n" +
+    "    Available options and their defaults:\n\n" +
+    "    --worker-count 1\n" +
+    "    --ipc-file naught.ipc\n" +
+    "    --pid-file naught.pid\n" +
+    "    --log naught.log\n" +
+    "    --stdout stdout.log\n" +
+    "    --stderr stderr.log\n" +
+    "    --max-log-size 10485760\n" +
+    "    --cwd " + CWD + "\n" +
+    "    --daemon-mode true\n" +
+    "    --remove-old-ipc false\n" +
+    "    --node-args ''",
+  stop: "naught stop [options] [ipc-file]\n\n" +
+    "    Stops the running server which created `ipc-file`.\n" +
+    "    Uses `naught.ipc` by default.\n\n" +
+    "    This sends the 'shutdown' message to all the workers and waits for\n" +
+    "    them to exit gracefully.\n\n" +
+    "    If you specify a timeout, naught will forcefully kill your workers\n" +
+    "    if they do not shut down gracefully within the timeout.\n\n" +
+    "    Available options and their defaults:\n\n" +
+    "        --timeout none\n" +
+    "        --pid-file naught.pid",
+  status: "naught status [ipc-file]\n\n" +
+    "    Displays whether a server is running or not.\n" +
+    "    Uses `naught.ipc` by default.",
+  deploy: "naught deploy [options] [ipc-file]\n\n" +
+    "    Replaces workers with new workers using new code and optionally\n" +
+    "    the environment variables from this command.\n\n" +
+    "    Naught spawns all the new workers and waits for them to all become\n" +
+    "    online before killing a single old worker. This guarantees zero\n" +
+    "    downtime if any of the new workers fail and provides the ability to\n" +
+    "    cleanly abort the deployment if it hangs.\n\n" +
+    "    A hanging deploy happens when a new worker fails to emit the 'online'\n" +
+    "    message, or when an old worker fails to shutdown upon receiving the\n" +
+    "    'shutdown' message. A keyboard interrupt will cause a deploy-abort,\n" +
+    "    cleanly and with zero downtime.\n\n" +
+    "    If `timeout` is specified, naught will automatically abort the deploy\n" +
+    "    if it does not finish within those seconds.\n\n" +
+    "    If `override-env` is true, the environment varibables that are set with\n" +
+    "    this command are used to override the original environment variables\n" +
+    "    used with the `start` command. If any variables are missing, the\n" +
+    "    original values are left intact.\n\n" +
+    "    `worker-count` can be used to change the number of workers running. A\n" +
+    "    value of `0` means to keep the same number of workers.\n" +
+    "    A value of 'auto', will set value as per the number of available CPUs.\n\n" +
+    "    `cwd` can be used to change the cwd directory of the master process.\n" +
+    "    This allows you to release in different directories. Unfortunately,\n" +
+    "    this option doesn't update the script location. For example, if you\n" +
+    "    start naught `naught start --cwd /release/1 server.js` and deploy\n" +
+    "    `naught deploy --cwd /release/2` the script file will not change from\n" +
+    "    '/release/1/server.js' to '/release/2/server.js'. You have to create\n" +
+    "    a symlink and pass the full symlink path to naught start\n" +
+    "    '/current/server.js'. After creating the symlink naught starts the\n" +
+    "    correct script, but the cwd is still old and require loads files from\n" +
+    "    from the old directory. The cwd option allows you to update the cwd\n" +
+    "    to the new directory. It defaults to naught's cwd.\n\n" +
+    "    Uses `naught.ipc` by default.\n\n" +
+    "    Available options and their defaults:\n\n" +
+    "        --worker-count 0\n" +
+    "        --override-env true\n" +
+    "        --timeout none\n" +
+    "        --cwd " + CWD,
+  'deploy-abort': "naught deploy-abort [ipc-file]\n\n" +
+    "    Aborts a hanging deploy. A hanging deploy happens when a new worker\n" +
+    "    fails to emit the 'online' message, or when an old worker fails\n" +
+    "    to shutdown upon receiving the 'shutdown' message.\n\n" +
+    "    When deploying, a keyboard interrupt will cause a deploy-abort,\n" +
+    "    so the times you actually have to run this command will be few and\n" +
+    "    far between.\n\n" +
+    "    Uses `naught.ipc` by default.",
+  version: "naught version\n\n" +
+    "    Prints the version of naught and exits.",
+  help: "naught help [cmd]\n\n" +
+    "    Displays help for cmd.",
+} as const;
+
+export type CommandName = keyof typeof HELP;
+
+export const isCommandName = (name: string): name is CommandName => Object.hasOwn(HELP, name);
+
+/** Every command's help, as naught printed it for an unknown command. */
+export const usage = (): string => Object.values(HELP).map((text) => `\n${text}\n\n`).join('');
