@@ -24,6 +24,7 @@ import { createLogRotatorActor, type LogRotator } from './log-rotator.js';
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
 const CLIENT_COMMANDS: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
 export const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
+const MAX_SOCKET_PATH_BYTES = 107;
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
 export interface DaemonDeps {
@@ -188,6 +189,10 @@ function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' |
 
 /** Listens with a umask that makes the socket 0600: only its owner may deploy or stop. */
 async function listenOwnerOnly(ipcFile: string, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
+  // Longer paths would be cut short silently and the socket made somewhere else.
+  if (Buffer.byteLength(ipcFile) > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(`the ipc-file path ${ipcFile} is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket path may have`);
+  }
   await fs.promises.mkdir(path.dirname(ipcFile), { recursive: true });
   const server = net.createServer(onConnection);
   const previous = process.umask(0o177);
