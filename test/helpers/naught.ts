@@ -1,6 +1,6 @@
 // End-to-end helpers: run the real naught binary in a fresh folder, and make sure every
 // process a test started is gone when it ends, by pid, whatever the test's outcome.
-import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -46,7 +46,9 @@ export class Sandbox {
 
   /** Starts `naught args…` and leaves it running: for deploys to interrupt, or foreground mode. */
   spawn(args: string[], env: Record<string, string> = {}, withIpc = false): ChildProcess & { output: () => Run; exited: Promise<Run> } {
-    const child = fork(naughtBin, args, { cwd: this.dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...(withIpc ? ['ipc' as const] : ['ignore' as const])], silent: true }) as ChildProcess & { output: () => Run; exited: Promise<Run> };
+    const child = spawn(process.execPath, [naughtBin, ...args], {
+      cwd: this.dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...(withIpc ? ['ipc' as const] : [])],
+    }) as ChildProcess & { output: () => Run; exited: Promise<Run> };
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => { stdout += d; });
