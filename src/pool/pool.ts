@@ -32,6 +32,8 @@ export interface PoolState {
   deploy: { isBoot: boolean; aborting: AbortOutcome | null } | null;
   /** Per slot: consecutive crashes and since when its worker has been online. */
   slots: Record<number, { failures: number; onlineSince: number | null }>;
+  /** A stop's kill deadline is set. */
+  stopDeadline: boolean;
 }
 
 export type PoolInput =
@@ -59,7 +61,7 @@ export type PoolEffect =
   | { type: 'exit'; reason: 'stopped' | 'boot-failed' };
 
 export const initialPoolState = (): PoolState => ({
-  workers: [], waitingFor: null, workerCount: 0, generation: 0, nextId: 1, deploy: null, slots: {},
+  workers: [], waitingFor: null, workerCount: 0, generation: 0, nextId: 1, deploy: null, slots: {}, stopDeadline: false,
 });
 
 export function countWorkers(workers: readonly PoolWorker[]): Counts {
@@ -127,15 +129,25 @@ class Transition {
   }
 
   private stop(requestId: string, timeoutMs: number | null): void {
-    if (this.state.waitingFor === 'shutdown') return this.emit('AlreadyShuttingDown', requestId);
+    if (this.state.waitingFor === 'shutdown') {
+      this.emit('AlreadyShuttingDown', requestId);
+      // Beyond naught, whose advice to retry with --timeout could never work: the first deadline given applies.
+      return this.armStopDeadline(timeoutMs);
+    }
     this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
     this.state.deploy = null;
     this.state.waitingFor = 'shutdown';
     for (const state of ['booting', 'online', 'new_online'] as const) {
       for (const worker of this.workersIn(state)) this.shutdown(worker, 'stop');
     }
-    if (timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'stop', ms: timeoutMs });
+    this.armStopDeadline(timeoutMs);
     this.exitIfStopped();
+  }
+
+  private armStopDeadline(timeoutMs: number | null): void {
+    if (timeoutMs === null || this.state.stopDeadline) return;
+    this.state.stopDeadline = true;
+    this.effects.push({ type: 'start-timer', timer: 'stop', ms: timeoutMs });
   }
 
   private stopTimedOut(): void {

@@ -139,9 +139,9 @@ export interface Reply {
   execArgv: string[];
 }
 
-export function get(port: number, agent?: http.Agent): Promise<Reply> {
+export function get(port: number, agent?: http.Agent, urlPath = '/'): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: agent ?? false, timeout: 5000 }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: agent ?? false, timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d; });
       res.on('end', () => {
