@@ -197,11 +197,21 @@ function deadDaemonPid(pidFile: string): number | null {
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0) return null;
+  return processExists(pid) ? null : pid;
+}
+
+/** A killed daemon may linger as a zombie until reaped; on Linux, /proc tells it apart. */
+function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return null;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? pid : null;
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

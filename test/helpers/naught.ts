@@ -34,8 +34,17 @@ export class Sandbox {
 
   /** Runs `naught args…` to completion in the sandbox. */
   naught(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Run> {
+    return this.run(args, { env: { ...process.env, ...env }, timeout: timeoutMs });
+  }
+
+  /** Runs `naught args…` as another user (needs root). */
+  naughtAs(uid: number, args: string[]): Promise<Run> {
+    return this.run(args, { uid, gid: uid, env: process.env, timeout: 30_000 });
+  }
+
+  private run(args: string[], options: { env: NodeJS.ProcessEnv; timeout: number; uid?: number; gid?: number }): Promise<Run> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [naughtBin, ...args], { cwd: this.dir, env: { ...process.env, ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [naughtBin, ...args], { cwd: this.dir, ...options }, (error, stdout, stderr) => {
         this.children.delete(child);
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
         this.rememberDaemon();
@@ -84,6 +93,8 @@ export class Sandbox {
     const all = new Set<number>();
     for (const pid of this.pids) for (const p of [pid, ...descendants(pid)]) all.add(p);
     for (const child of this.children) if (child.pid) all.add(child.pid);
+    all.delete(process.pid);
+    all.delete(1);
     for (const pid of all) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
