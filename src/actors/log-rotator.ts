@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import type { RotatingLog } from '../logs/log-file.js';
+import { LineFramer } from '../logs/line-framer.js';
 
 export interface LogRotatorDeps {
   bus: Bus;
@@ -30,8 +31,8 @@ export function createLogRotatorActor({ bus, stdout, stderr }: LogRotatorDeps): 
   }
   return {
     attach(out, err) {
-      if (out && stdout) out.pipe(stdout.stream, { end: false });
-      if (err && stderr) err.pipe(stderr.stream, { end: false });
+      if (out && stdout) out.pipe(new LineFramer()).pipe(stdout.stream, { end: false });
+      if (err && stderr) err.pipe(new LineFramer()).pipe(stderr.stream, { end: false });
     },
     async close() {
       await Promise.all([stdout, stderr].map((log) => log && endStream(log.stream)));

@@ -33,7 +33,8 @@ export async function openRotatingLog(livePath: string, maxSize: number, maxFile
   await (await fs.promises.open(livePath, 'a')).close();
   const base = path.basename(livePath);
   const stream: RotatingFileStream = createStream(
-    (time) => (time === null ? base : archiveName(livePath, time instanceof Date ? time : new Date(time))),
+    // With a name generator, rotating-file-stream compresses into exactly the name given.
+    (time) => (time === null ? base : `${archiveName(livePath, time instanceof Date ? time : new Date(time))}.gz`),
     { path: dir, size: `${Math.max(1, Math.floor(maxSize))}B`, compress: 'gzip', ...(maxFiles ? { maxFiles } : {}) },
   );
   return {
