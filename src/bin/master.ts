@@ -13,9 +13,9 @@ const bus = createBus('master');
 const link = createLink(bus, pipe, { name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'] });
 let exiting = false;
 
-// The daemon owns the signals; a Ctrl+C in a foreground terminal reaches us too.
-process.on('SIGINT', () => {});
-process.on('SIGHUP', () => {});
+// The daemon owns the signals. A signal to the whole process group (a terminal's Ctrl+C,
+// `timeout`, systemd's default KillMode) reaches us too: the daemon's orderly stop follows.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
 createMasterActor({
   bus,

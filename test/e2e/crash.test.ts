@@ -94,6 +94,7 @@ t.test('stop --timeout kills workers that ignore shutdown, also when given to a 
   t.equal((await box.naught(['start', '--worker-count', '2', fixture('ignore-shutdown.cjs')], { PORT: String(port) })).code, 0);
   const first = box.spawn(['stop']);
   await waitFor('the first stop to ask both workers', () => first.output().stderr.split('ShutdownOld').length === 3);
+  t.same(await box.naught(['status']), { code: 0, stdout: 'shutting down\nbooting: 0, online: 0, dying: 2, new_online: 0\n', stderr: '' });
   const killed = [line('Timeout', 0, 0, 2, 0), line('DestroyOld', 0, 0, 2, 0), line('DestroyOld', 0, 0, 2, 0), line('OldExit', 0, 0, 1, 0), line('OldExit', 0, 0, 0, 0)];
   const second = await box.naught(['stop', '--timeout', '0.3']);
   t.same(second, {

@@ -107,6 +107,7 @@ t.test('old workers that ignore shutdown: deploy-abort kills them and the deploy
   release(box, 'hello-server.cjs');
   const deploy = box.spawn(['deploy']);
   await waitFor('the old worker to be asked to go', () => deploy.output().stderr.includes('ShutdownOld'));
+  t.same(await box.naught(['status']), { code: 0, stdout: 'deploy in progress\nbooting: 0, online: 0, dying: 1, new_online: 1\n', stderr: '' });
   const abort = await box.naught(['deploy-abort']);
   t.same(abort, { code: 0, stdout: '', stderr: lines(line('DestroyOld', 0, 0, 1, 1), 'deploy aborted') });
   t.same(await deploy.exited, {
