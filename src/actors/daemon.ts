@@ -10,19 +10,21 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import type { Writable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import type { DaemonConfig, Envelope, MessageType, PoolEvent, ServerConfig } from '../bus/messages.js';
-import { logTarget, openRotatingLog, type LogTarget, type RotatingLog } from '../logs/log-file.js';
+import type { DaemonConfig, Envelope, MessageType, OutputMode, PoolEvent, ServerConfig } from '../bus/messages.js';
+import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
-import { createLogRotatorActor, type LogRotator } from './log-rotator.js';
+import { createLogRotatorActor } from './log-rotator.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
-const CLIENT_COMMANDS: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
+const FOR_MASTER: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
+const CLIENT_COMMANDS: MessageType[] = [...FOR_MASTER, 'cmd.reopen-logs'];
+/** An answer to one request: only its asker gets it. */
+const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope.msg.type.startsWith('cmd.');
 export const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
 const MAX_SOCKET_PATH_BYTES = 107;
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
@@ -46,10 +48,10 @@ export class DaemonStartError extends Error {}
 export async function createDaemonActor({ bus, config, foreground, onListening }: DaemonDeps): Promise<Daemon> {
   const server: ServerConfig = { script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs, env: { ...config.env } };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
-  const { eventSink, rotator } = await openLogs(bus, config, foreground).catch((error: Error) => {
+  const rotator = await createLogRotatorActor({ bus, config, foreground }).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });
   });
-  const stopEventLog = createEventLogActor({ bus, sink: eventSink });
+  const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
   const clients = new Set<Link>();
   const askers = new Map<string, Link>();
   const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
@@ -85,6 +87,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     ['SIGTERM', () => stopFromSignal('SIGTERM')],
     ['SIGINT', () => stopFromSignal('SIGINT')],
     ['SIGHUP', () => bus.publish({ type: 'cmd.deploy', requestId: 'signal:SIGHUP', workerCount: 0, env: null, cwd: null, timeoutMs: null })],
+    ['SIGUSR2', () => bus.publish({ type: 'cmd.reopen-logs', requestId: 'signal:SIGUSR2' })],
   ];
   for (const [signal, handler] of signals) process.on(signal, handler);
 
@@ -96,7 +99,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const link = createLink(bus, socket, {
       name: 'daemon',
       wants: CLIENT_COMMANDS,
-      accept: (envelope) => envelope.msg.type !== 'pool.reply' || askers.get(envelope.msg.requestId) === link,
+      accept: (envelope) => !isReply(envelope) || askers.get((envelope.msg as { requestId: string }).requestId) === link,
     });
     clients.add(link);
     void link.closed.then((error) => {
@@ -111,6 +114,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const msg = envelope.msg;
     if (!CLIENT_COMMANDS.includes(msg.type) || !('requestId' in msg)) return;
     if (clients.has(origin as Link)) askers.set(msg.requestId, origin as Link);
+    if (!FOR_MASTER.includes(msg.type)) return;
     if (master === null && !(msg.type === 'cmd.stop')) {
       bus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'ErrorStillBooting', waitingFor: null, count: ZERO });
     } else if (master === null && msg.type === 'cmd.stop') {
@@ -133,7 +137,8 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const link = createLink(bus, pipe, { name: 'daemon', wants: FROM_MASTER });
     master = { child, link, upSince: null };
     rotator.attach(child.stdout, child.stderr);
-    bus.publish({ type: 'cmd.boot', config: server, firstBoot });
+    const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };
+    bus.publish({ type: 'cmd.boot', config: server, firstBoot, output });
     child.on('exit', (code, signal) => {
       // Events the master sent just before exiting are still in the pipe: read them first.
       void link.closed.then(() => masterExited(code, signal));
@@ -168,18 +173,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     for (const client of clients) client.close();
     for (const off of offs) off();
     stopEventLog();
-    await Promise.all([rotator.close(), eventSink && eventSink !== process.stderr ? endSink(eventSink) : null]);
+    await rotator.close();
     finish(code);
   }
-}
-
-async function openLogs(bus: Bus, config: DaemonConfig, foreground: boolean): Promise<{ eventSink: Writable | null; rotator: LogRotator }> {
-  const open = async (target: LogTarget): Promise<RotatingLog | null> =>
-    target.kind === 'file' ? openRotatingLog(target.path, config.maxLogSize) : null;
-  const naughtLog = logTarget(config.log);
-  const [events, stdout, stderr] = await Promise.all([open(naughtLog), open(logTarget(config.stdout)), open(logTarget(config.stderr))]);
-  const eventSink = events?.stream ?? (naughtLog.kind === 'inherit' && foreground ? process.stderr : null);
-  return { eventSink, rotator: createLogRotatorActor({ bus, stdout, stderr }) };
 }
 
 function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' | 'inherit' {
@@ -205,11 +201,4 @@ async function listenOwnerOnly(ipcFile: string, onConnection: (socket: net.Socke
     process.umask(previous);
   }
   return server;
-}
-
-function endSink(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once('error', () => resolve());
-    stream.end(() => resolve());
-  });
 }

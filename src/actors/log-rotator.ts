@@ -1,48 +1,64 @@
-// Owns the stdout and stderr log files. Worker output is data, not messages: it arrives on
-// the master's stdout/stderr pipes and is streamed into the files with back-pressure.
+// Owns the log files: naught.log (written by the event-log actor) and the workers' stdout
+// and stderr. Worker output is data, not messages: it arrives on the master's stdout and
+// stderr pipes and streams into the files with back-pressure. Failures, recoveries and
+// rotations are messages; `cmd.reopen-logs` (naught reopen-logs, SIGUSR2) reopens all.
 import type { Readable, Writable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
-import type { RotatingLog } from '../logs/log-file.js';
+import type { DaemonConfig, LogName } from '../bus/messages.js';
+import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
-
-export interface LogRotatorDeps {
-  bus: Bus;
-  stdout: RotatingLog | null;
-  stderr: RotatingLog | null;
-}
+import { LogSink } from '../logs/log-sink.js';
 
 export interface LogRotator {
+  /** Where naught.log lines go: a file, our stderr (`-` in the foreground) or nowhere. */
+  eventSink: Writable | null;
   /** Streams a master's output into the files; called again for each new master. */
   attach(stdout: Readable | null, stderr: Readable | null): void;
   close(): Promise<void>;
 }
 
-export function createLogRotatorActor({ bus, stdout, stderr }: LogRotatorDeps): LogRotator {
-  const failed = new Set<string>();
-  for (const [name, log] of [['stdout', stdout], ['stderr', stderr]] as const) {
-    if (!log) continue;
-    log.onRotated((archive) => bus.publish({ type: 'log.rotated', stream: name, archive }));
-    log.stream.on('error', (error: Error) => {
-      // Reported once per stream: a broken disk must not flood naught.log.
-      if (failed.has(name)) return;
-      failed.add(name);
-      bus.publish({ type: 'notice', code: 'LOG_WRITE_FAILED', message: `Error writing to the ${name} log: ${error.message}` });
-    });
-  }
+export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConfig; foreground: boolean }): Promise<LogRotator> {
+  const { bus, config, foreground } = deps;
+  const open = (name: LogName, logPath: string) => {
+    const target = logTarget(logPath);
+    return target.kind === 'file' ? openSink(bus, name, target.path, config) : Promise.resolve(null);
+  };
+  const [events, stdout, stderr] = await Promise.all([open('naught.log', config.log), open('stdout', config.stdout), open('stderr', config.stderr)]);
+  const sinks = [events, stdout, stderr].filter((sink): sink is LogSink => sink !== null);
+
+  const off = bus.on('cmd.reopen-logs', ({ requestId }) => {
+    void Promise.all(sinks.map((sink) => sink.reopen())).then(() => bus.publish({ type: 'logs.reopened', requestId }));
+  });
   return {
+    eventSink: events ?? (logTarget(config.log).kind === 'inherit' && foreground ? process.stderr : null),
     attach(out, err) {
-      if (out && stdout) out.pipe(new LineFramer()).pipe(stdout.stream, { end: false });
-      if (err && stderr) err.pipe(new LineFramer()).pipe(stderr.stream, { end: false });
+      if (out && stdout) out.pipe(new LineFramer()).pipe(stdout, { end: false });
+      if (err && stderr) err.pipe(new LineFramer()).pipe(stderr, { end: false });
     },
     async close() {
-      await Promise.all([stdout, stderr].map((log) => log && endStream(log.stream)));
+      off();
+      await Promise.all(sinks.map((sink) => new Promise<void>((resolve) => {
+        sink.once('error', () => resolve());
+        sink.end(() => resolve());
+      })));
     },
   };
 }
 
-function endStream(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    stream.once('error', () => resolve());
-    stream.end(() => resolve());
+function openSink(bus: Bus, name: LogName, filePath: string, config: DaemonConfig): Promise<LogSink> {
+  return LogSink.open({
+    path: filePath,
+    maxSize: config.maxLogSize,
+    ...(config.maxLogFiles ? { maxFiles: config.maxLogFiles } : {}),
+    onRotated: (archive) => bus.publish({ type: 'log.rotated', stream: name, archive }),
+    onFailed: (error) => bus.publish({
+      type: 'notice', code: 'LOG_WRITE_FAILED',
+      message: `Error writing to ${filePath}: ${error.message}. Its lines are dropped until it can be written again.`,
+    }),
+    onRecovered: ({ lines, bytes }) => bus.publish({
+      type: 'notice', code: 'LOG_RECOVERED',
+      message: `Writing to ${filePath} again; ${lines} lines (${bytes} bytes) were dropped meanwhile.`,
+    }),
+    onReplaced: () => bus.publish({ type: 'notice', code: 'LOG_REOPENED', message: `${filePath} was moved or deleted; reopened it.` }),
   });
 }

@@ -2,14 +2,14 @@
 // and carries out what it decides. Forking, the clock and the process are passed in.
 import type { Worker } from 'node:cluster';
 import type { Bus } from '../bus/bus.js';
-import type { ServerConfig } from '../bus/messages.js';
+import type { MessageOf } from '../bus/messages.js';
 import { initialPoolState, transition, type PoolEffect, type PoolInput } from '../pool/pool.js';
 import { createWorkerProxyActor } from './worker-proxy.js';
 
 export interface MasterDeps {
   bus: Bus;
-  /** Sets up what every later fork runs (script, arguments, environment). */
-  setup(config: ServerConfig): void;
+  /** Sets up what every later fork runs (script, arguments, environment) and where its output goes. */
+  setup(boot: MessageOf<'cmd.boot'>): void;
   configure(change: { env: Record<string, string> | null; cwd: string | null }): void;
   fork(slot: number): Worker;
   exit(reason: 'stopped' | 'boot-failed'): void;
@@ -86,9 +86,9 @@ export function createMasterActor(deps: MasterDeps): () => void {
   }
 
   const offs = [
-    bus.on('cmd.boot', ({ config }) => {
-      deps.setup(config);
-      dispatch({ type: 'boot', workerCount: config.workerCount });
+    bus.on('cmd.boot', (boot) => {
+      deps.setup(boot);
+      dispatch({ type: 'boot', workerCount: boot.config.workerCount });
     }),
     bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs }) => dispatch({ type: 'deploy', requestId, workerCount, env, cwd, timeoutMs })),
     bus.on('cmd.deploy-abort', ({ requestId }) => dispatch({ type: 'deploy-abort', requestId })),

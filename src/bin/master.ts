@@ -7,6 +7,7 @@ import { openParentPipe } from '../bus/fd3.js';
 import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
+import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 
 const pipe = openParentPipe();
 const bus = createBus('master');
@@ -17,18 +18,25 @@ let exiting = false;
 // `timeout`, systemd's default KillMode) reaches us too: the daemon's orderly stop follows.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
+let output: WorkerOutput | null = null;
+
 createMasterActor({
   bus,
-  setup(config) {
+  setup({ config, output: modes }) {
     process.chdir(config.cwd);
     Object.assign(process.env, config.env);
-    cluster.setupPrimary({ exec: config.script, args: config.args, silent: false });
+    output = createWorkerOutput(modes);
+    cluster.setupPrimary({ exec: config.script, args: config.args, silent: true });
   },
   configure({ env, cwd }) {
     if (env) Object.assign(process.env, env);
     if (cwd && cwd !== process.cwd()) process.chdir(cwd);
   },
-  fork: (slot) => cluster.fork({ NAUGHT_WORKER: String(slot) }),
+  fork(slot) {
+    const worker = cluster.fork({ NAUGHT_WORKER: String(slot) });
+    output?.attach(worker);
+    return worker;
+  },
   exit(reason) {
     exiting = true;
     link.close();

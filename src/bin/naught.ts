@@ -57,6 +57,7 @@ naughtCommand('start')
   .option('--stdout <path>', '', 'stdout.log')
   .option('--stderr <path>', '', 'stderr.log')
   .option('--max-log-size <bytes>', '', '10485760')
+  .option('--max-log-files <n>', '', '0')
   .option('--cwd <dir>', '', cwd)
   .option('--daemon-mode <bool>', '', 'true')
   .option('--remove-old-ipc <bool>', '', 'false')
@@ -66,7 +67,9 @@ naughtCommand('start')
   .passThroughOptions()
   .action((script: string, args: string[], o: Record<string, string>) => {
     const maxLogSize = Number.parseInt(o.maxLogSize!, 10);
+    const maxLogFiles = Number.parseInt(o.maxLogFiles!, 10);
     if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
+    if (Number.isNaN(maxLogFiles) || maxLogFiles < 0) throw new BadUsage(o.maxLogFiles);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
     outcome = commands.start(io, {
       daemonMode: o.daemonMode === 'true',
@@ -75,7 +78,7 @@ naughtCommand('start')
         script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
-        log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize,
+        log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
       },
     });
   });
@@ -110,6 +113,10 @@ naughtCommand('deploy')
 naughtCommand('deploy-abort')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string) => { outcome = commands.deployAbort(io, resolve(ipcFile)); });
+
+naughtCommand('reopen-logs')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string) => { outcome = commands.reopenLogs(io, resolve(ipcFile)); });
 
 naughtCommand('version').action(() => { io.out(packageVersion() + '\n'); });
 

@@ -11,6 +11,8 @@ export const POOL_EVENTS = [
 ] as const;
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
+export type OutputMode = 'pipe' | 'inherit' | 'ignore';
+
 export type WorkerState = 'booting' | 'online' | 'dying' | 'new_online';
 export type Counts = Record<WorkerState, number>;
 export type WaitingFor = 'new' | 'old' | 'shutdown' | null;
@@ -30,6 +32,8 @@ export interface LogPaths {
   stdout: string;
   stderr: string;
   maxLogSize: number;
+  /** Archives kept per log; 0 keeps all, as naught. */
+  maxLogFiles: number;
 }
 
 export interface DaemonConfig extends ServerConfig, LogPaths {
@@ -52,8 +56,10 @@ export interface Catalogue {
   // Commands. The CLI sends them to the daemon, which passes them on to the master.
   /** CLI → daemon in daemon mode: start serving with this configuration. */
   'cmd.start': { config: DaemonConfig };
-  /** daemon → master: boot the pool (a deploy from zero workers). */
-  'cmd.boot': { config: ServerConfig; firstBoot: boolean };
+  /** daemon → master: boot the pool (a deploy from zero workers); output: how its fd 1 and 2 were given. */
+  'cmd.boot': { config: ServerConfig; firstBoot: boolean; output: { stdout: OutputMode; stderr: OutputMode } };
+  /** Reopen the log files (after logrotate moved them). */
+  'cmd.reopen-logs': Request;
   /** workerCount 0 keeps the current count; env entries are added to or replace the server's. */
   'cmd.deploy': Request & { workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null };
   'cmd.deploy-abort': Request;
@@ -75,13 +81,17 @@ export interface Catalogue {
   /** A pool event that answers one request (Status, refusals): only its asker gets it. */
   'pool.reply': PoolEvent & Request;
 
-  'log.rotated': { stream: 'stdout' | 'stderr'; archive: string };
+  'log.rotated': { stream: LogName; archive: string };
+  /** Answers cmd.reopen-logs once every log file is open again. */
+  'logs.reopened': Request;
   /** Something a human should read: an error or a supervisor decision beyond naught's events. */
   'notice': { code: NoticeCode; message: string };
 }
 
+export type LogName = 'stdout' | 'stderr' | 'naught.log';
+
 export type NoticeCode =
-  | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED'
+  | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
   | 'LINK_CLOSED' | 'DAEMON_FAULT';
 
 export type MessageType = keyof Catalogue;
@@ -98,10 +108,10 @@ export interface Envelope<M = Message> {
 // A record, so that adding a type to the catalogue without listing it here fails to compile.
 const KNOWN_TYPES: Record<MessageType, true> = {
   'link.hello': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
-  'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'worker.spawned': true,
+  'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'cmd.reopen-logs': true, 'worker.spawned': true,
   'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.shutdown': true,
   'worker.kill': true, 'pool.event': true,
-  'pool.reply': true, 'log.rotated': true, 'notice': true,
+  'pool.reply': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

@@ -146,6 +146,16 @@ export function deployAbort(io: Io, ipcFile: string): Promise<number> {
   });
 }
 
+export function reopenLogs(io: Io, ipcFile: string): Promise<number> {
+  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.reopen-logs', requestId }), (msg) => {
+    if (msg.type === 'logs.reopened') {
+      io.err('logs reopened\n');
+      return 0;
+    }
+    return printOther(io, msg);
+  });
+}
+
 export interface StartOptions {
   config: DaemonConfig;
   daemonMode: boolean;

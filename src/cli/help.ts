@@ -29,6 +29,7 @@ export const HELP = {
     "    --stdout stdout.log\n" +
     "    --stderr stderr.log\n" +
     "    --max-log-size 10485760\n" +
+    "    --max-log-files 0 (keep every archive)\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +
     "    --remove-old-ipc false\n" +
@@ -90,6 +91,10 @@ export const HELP = {
     "    When deploying, a keyboard interrupt will cause a deploy-abort,\n" +
     "    so the times you actually have to run this command will be few and\n" +
     "    far between.\n\n" +
+    "    Uses `naught.ipc` by default.",
+  'reopen-logs': "naught reopen-logs [ipc-file]\n\n" +
+    "    Reopens the log files, for logrotate's `postrotate` step. Sending\n" +
+    "    SIGUSR2 to the daemon does the same.\n" +
     "    Uses `naught.ipc` by default.",
   version: "naught version\n\n" +
     "    Prints the version of naught and exits.",

@@ -6,8 +6,10 @@ const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, 
 // One message of every type; the Record makes the compiler insist on all of them.
 const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'link.hello': { type: 'link.hello', name: 'cli', wants: ['pool.event'] },
-  'cmd.start': { type: 'cmd.start', config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760 } },
-  'cmd.boot': { type: 'cmd.boot', config: server, firstBoot: true },
+  'cmd.start': { type: 'cmd.start', config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760, maxLogFiles: 0 } },
+  'cmd.boot': { type: 'cmd.boot', config: server, firstBoot: true, output: { stdout: 'pipe', stderr: 'ignore' } },
+  'cmd.reopen-logs': { type: 'cmd.reopen-logs', requestId: 'r5' },
+  'logs.reopened': { type: 'logs.reopened', requestId: 'r5' },
   'cmd.deploy': { type: 'cmd.deploy', requestId: 'r1', workerCount: 0, env: { B: '2' }, cwd: null, timeoutMs: 1500 },
   'cmd.deploy-abort': { type: 'cmd.deploy-abort', requestId: 'r2' },
   'cmd.stop': { type: 'cmd.stop', requestId: 'r3', timeoutMs: null },
