@@ -9,8 +9,12 @@ import type { Message, MessageType } from '../bus/messages.js';
 
 export const CLIENT_WANTS: MessageType[] = ['pool.event', 'pool.reply', 'logs.reopened', 'notice'];
 
-/** What a renderer decides about a message: keep waiting (undefined) or exit with a status. */
-export type Verdict = number | undefined;
+/**
+ * What a renderer decides about a message: keep waiting (undefined), exit with a status,
+ * or exit with it once the daemon closes the connection (after a Shutdown: the daemon
+ * closes it only once its logs are flushed and its files removed).
+ */
+export type Verdict = number | undefined | { whenClosed: number };
 export type Renderer = (msg: Message) => Verdict;
 
 export interface CliClient {
@@ -28,6 +32,7 @@ export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonG
   let settle!: (code: number) => void;
   const outcome = new Promise<number>((resolve) => { settle = resolve; });
   let decided = false;
+  let onClose: number | null = null;
   const decide = (code: number) => {
     if (decided) return;
     decided = true;
@@ -38,9 +43,10 @@ export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonG
   const off = bus.onAny((envelope, origin) => {
     if (origin !== link) return;
     const verdict = render(envelope.msg);
-    if (verdict !== undefined) decide(verdict);
+    if (typeof verdict === 'number') decide(verdict);
+    else if (verdict !== undefined) onClose = verdict.whenClosed;
   });
-  void link.closed.then(() => { if (!decided) decide(onDaemonGone()); });
+  void link.closed.then(() => { if (!decided) decide(onClose ?? onDaemonGone()); });
   return { bus, link, outcome };
 }
 

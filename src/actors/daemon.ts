@@ -170,10 +170,11 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     await fs.promises.rm(config.ipcFile, { force: true });
     const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
     bus.publish({ type: 'pool.event', ...shutdown });
-    for (const client of clients) client.close();
     for (const off of offs) off();
     stopEventLog();
     await rotator.close();
+    // Clients that saw Shutdown wait for this close: by now naught.log is complete.
+    for (const client of clients) client.close();
     finish(code);
   }
 }

@@ -86,7 +86,7 @@ export function status(io: Io, ipcFile: string): Promise<number> {
 
 export function stop(io: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {
   return talk(io, ipcFile, 0, (requestId) => ({ type: 'cmd.stop', requestId, timeoutMs }), (msg) => {
-    if (isEvent(msg, 'Shutdown')) return 0;
+    if (isEvent(msg, 'Shutdown')) return { whenClosed: 0 };
     if (isEvent(msg, 'AlreadyShuttingDown')) {
       io.err('Waiting for shutdown already in progress.\nIf it hangs, Ctrl+C this command and try it again with --timeout 1\n');
       return undefined;
@@ -111,7 +111,7 @@ export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise
     }
     if (isEvent(msg, 'Shutdown')) {
       io.err("Bootup never succeeded. Check stderr.log and usage of 'online' and 'shutdown' events.\n");
-      return 1;
+      return { whenClosed: 1 };
     }
     if (isEvent(msg, 'DeployFailed')) {
       io.out("Deploy failed. Check stderr.log and usage of 'online' and 'shutdown' events.\n");
@@ -233,7 +233,7 @@ function renderStart(io: Io): Renderer {
     }
     if (isEvent(msg, 'Shutdown')) {
       io.err('The server crashed without booting. Check stderr.log.\n');
-      return 1;
+      return { whenClosed: 1 };
     }
     if (msg.type === 'notice' && msg.code === 'DAEMON_START_FAILED') {
       io.err(`unable to start daemon: ${msg.message}\n`);

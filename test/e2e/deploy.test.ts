@@ -27,7 +27,7 @@ t.test('deploy replaces every worker with new ones, printing naught\'s lines and
   const after = await get(port);
   t.not(after.pid, before.pid, 'new worker processes');
   t.equal(after.greeting, 'hello from the deploy', 'the CLI environment overrides the server\'s');
-  t.ok(fs.readFileSync(box.path('naught.log'), 'utf8').endsWith(lines(...deployLines(2), line('Ready', 0, 2, 0, 0))));
+  await waitFor('naught.log to end with the deploy', () => fs.readFileSync(box.path('naught.log'), 'utf8').endsWith(lines(...deployLines(2), line('Ready', 0, 2, 0, 0))));
 
   t.same((await box.naught(['deploy', '--override-env', 'false'], { GREETING: 'ignored' })).code, 0);
   t.equal((await get(port)).greeting, 'hello from the deploy', 'without override the earlier environment stays');

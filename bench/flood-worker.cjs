@@ -1,0 +1,28 @@
+// Bench worker, runnable by Node 8 (for naught 1.6.0) and by Node 20 alike: writes
+// MEGABYTES of numbered lines to stdout as fast as the pipe takes them, then
+// `w<N> done <lines>`. EXIT_WHEN_DONE=1 (the plain-redirect baseline) exits afterwards.
+var http = require('http');
+var total = Number(process.env.MEGABYTES) * 1024 * 1024;
+var tag = 'w' + process.env.NAUGHT_WORKER;
+var pad = new Array(81).join('x');
+var server = http.createServer(function (req, res) { res.end('ok\n'); });
+server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
+  if (process.send) process.send('online');
+  var written = 0;
+  var i = 0;
+  function batch() {
+    while (written < total) {
+      var chunk = '';
+      for (var k = 0; k < 100; k++) chunk += tag + ' ' + (i++) + ' ' + pad + '\n';
+      written += chunk.length;
+      if (!process.stdout.write(chunk)) return process.stdout.once('drain', batch);
+    }
+    process.stdout.write(tag + ' done ' + i + '\n', function () {
+      if (process.env.EXIT_WHEN_DONE) process.exit(0);
+    });
+  }
+  batch();
+});
+process.on('message', function (message) {
+  if (message === 'shutdown') server.close(function () { process.exit(0); });
+});
