@@ -75,6 +75,11 @@ export class LogSink extends Writable {
       if (error) {
         this.drop(chunk);
         this.fail(error);
+      } else if (this.failureReported) {
+        // Recovered only once a write has really landed, not when an open merely succeeded.
+        this.failureReported = false;
+        this.options.onRecovered?.(this.dropped);
+        this.dropped = { lines: 0, bytes: 0 };
       }
       done();
     });
@@ -117,20 +122,22 @@ export class LogSink extends Writable {
     this.file = file;
     this.inode = (await fs.promises.stat(this.options.path)).ino;
     previous?.end();
-    if (this.failureReported) this.options.onRecovered?.(this.dropped);
-    this.failureReported = false;
-    this.dropped = { lines: 0, bytes: 0 };
     this.state = 'open';
   }
 
   private fail(error: Error): void {
     if (this.state !== 'open') return;
     this.state = 'broken';
-    this.failureReported = true;
     this.file?.destroy();
     this.file = null;
-    this.options.onFailed?.(error);
+    this.report(error);
     this.scheduleRetry();
+  }
+
+  /** One report per episode, however many retries fail before a write lands again. */
+  private report(error: Error): void {
+    if (!this.failureReported) this.options.onFailed?.(error);
+    this.failureReported = true;
   }
 
   private scheduleRetry(): void {
@@ -175,9 +182,9 @@ export class LogSink extends Writable {
       await pipeline(fs.createReadStream(renamed), zlib.createGzip({ level: 1 }), fs.createWriteStream(archive));
       await fs.promises.rm(renamed);
     } catch (error) {
-      // The rotated lines stay in the uncompressed file; say so once rather than lose them.
-      await fs.promises.rm(archive, { force: true });
-      this.options.onFailed?.(new Error(`could not compress ${renamed}: ${(error as Error).message}`));
+      // The rotated lines stay in the uncompressed file; say so (once) rather than lose them.
+      await fs.promises.rm(archive, { force: true }).catch(() => {});
+      this.report(new Error(`could not compress ${renamed}: ${(error as Error).message}`));
       return;
     }
     this.options.onRotated?.(archive);

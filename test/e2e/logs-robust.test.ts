@@ -105,6 +105,30 @@ t.test('a full disk: reported once, workers keep serving, logging resumes when s
   await waitFor('new lines after the recovery', () => fs.statSync(box.path('logs/out.log')).size > size + 100);
 });
 
+t.test('an unwritable log folder: reported once, workers keep serving, logging resumes when it is writable again', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  fs.mkdirSync(box.path('logs'));
+  const nobody = 65534;
+  for (const dir of [box.dir, box.path('logs')]) fs.chownSync(dir, nobody, nobody);
+  fs.chmodSync(box.dir, 0o755);
+  // As root nothing is unwritable, so the daemon runs as nobody (the tests run as root, as CI does).
+  t.equal(process.getuid?.(), 0, 'this test needs root to run the daemon as another user');
+  const start = await box.naughtAs(nobody, ['start', '--stdout', 'logs/out.log', '--max-log-size', '20000', fixture('writes-steadily.cjs')], { PORT: String(port) });
+  t.equal(start.code, 0, start.stderr);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  await waitFor('a first rotation', () => fs.readdirSync(box.path('logs')).some((f) => f.endsWith('.gz')));
+  fs.chmodSync(box.path('logs'), 0o555);
+  await waitFor('the failure notice', () => readLog(box).includes('Error writing to'), 10_000);
+  const during = (await get(port)) as unknown as { lines: number };
+  await waitFor('the worker writing on meanwhile', () => get(port).then((r) => (r as unknown as { lines: number }).lines > during.lines + 1000));
+  fs.chmodSync(box.path('logs'), 0o755);
+  await waitFor('the recovery notice', () => readLog(box).includes(`Writing to ${box.path('logs/out.log')} again`), 10_000);
+  const notices = readLog(box).split('\n').filter((l) => l && !/^[A-Z][A-Za-z]+\. booting/.test(l));
+  t.equal(notices.length, 2, `one failure, one recovery, however many retries failed: ${notices.join(' | ')}`);
+  t.match(notices[0], /^Error writing to .*EACCES: permission denied/);
+});
+
 t.test('a deleted log file is noticed and recreated; reopen-logs and SIGUSR2 serve logrotate', async (t) => {
   const { box } = await started(t, 'writes-steadily.cjs', []);
   const out = box.path('stdout.log');

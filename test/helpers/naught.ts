@@ -38,8 +38,8 @@ export class Sandbox {
   }
 
   /** Runs `naught args…` as another user (needs root). */
-  naughtAs(uid: number, args: string[]): Promise<Run> {
-    return this.run(args, { uid, gid: uid, env: process.env, timeout: 30_000 });
+  naughtAs(uid: number, args: string[], env: Record<string, string> = {}): Promise<Run> {
+    return this.run(args, { uid, gid: uid, env: { ...process.env, ...env }, timeout: 30_000 });
   }
 
   private run(args: string[], options: { env: NodeJS.ProcessEnv; timeout: number; uid?: number; gid?: number }): Promise<Run> {
