@@ -33,6 +33,8 @@ export class LogSink extends Writable {
   /** A failure was reported, so its end will be too. */
   private failureReported = false;
   private inode = 0;
+  /** The last archive's timestamp: two rotations in one millisecond must not share a name. */
+  private lastStamp = 0;
   private rotating = false;
   private dropped = { lines: 0, bytes: 0 };
   private retryTimer: NodeJS.Timeout | null = null;
@@ -111,13 +113,16 @@ export class LogSink extends Writable {
     // rotating-file-stream renames; we gzip, at level 1: several times faster than the
     // default level, which on a small machine competed with the workers for the CPU.
     const file = createStream(
-      (time) => (time === null ? base : archiveName(this.options.path, time instanceof Date ? time : new Date(time))),
+      (time, index = 1) => (time === null ? base : archiveName(this.options.path, new Date(this.archiveStamp(time, index)))),
       { path: dir, size: `${Math.max(1, Math.floor(this.options.maxSize))}B` },
     );
     file.on('error', (error: Error) => { if (this.file === file) this.fail(error); });
     file.on('rotation', () => { this.rotating = true; });
     file.on('open', () => { this.rotating = false; void this.rememberInode(); });
-    file.on('rotated', (name: string) => void this.compress(path.join(dir, path.basename(name))));
+    file.on('rotated', (name: string) => {
+      this.lastStamp = Number(/-(\d+)[^-]*$/.exec(name)?.[1] ?? this.lastStamp);
+      void this.compress(path.join(dir, path.basename(name)));
+    });
     const previous = this.file;
     this.file = file;
     this.inode = (await fs.promises.stat(this.options.path)).ino;
@@ -174,6 +179,11 @@ export class LogSink extends Writable {
       file.once('error', () => resolve());
       file.end(() => resolve());
     });
+  }
+
+  private archiveStamp(time: Date | number, index: number): number {
+    const ms = time instanceof Date ? time.getTime() : time;
+    return Math.max(ms, this.lastStamp + 1) + index - 1;
   }
 
   private async compress(renamed: string): Promise<void> {
