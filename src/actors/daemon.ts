@@ -25,7 +25,7 @@ const FOR_MASTER: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop',
 const CLIENT_COMMANDS: MessageType[] = [...FOR_MASTER, 'cmd.reopen-logs'];
 /** An answer to one request: only its asker gets it. */
 const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope.msg.type.startsWith('cmd.');
-export const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
+const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
 const MAX_SOCKET_PATH_BYTES = 107;
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
