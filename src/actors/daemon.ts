@@ -115,11 +115,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     if (!CLIENT_COMMANDS.includes(msg.type) || !('requestId' in msg)) return;
     if (clients.has(origin as Link)) askers.set(msg.requestId, origin as Link);
     if (!FOR_MASTER.includes(msg.type)) return;
-    if (master === null && !(msg.type === 'cmd.stop')) {
-      bus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'ErrorStillBooting', waitingFor: null, count: ZERO });
-    } else if (master === null && msg.type === 'cmd.stop') {
-      void shutDown(0);
-    }
+    if (master !== null) return;
+    if (msg.type === 'cmd.stop') void shutDown(0);
+    else bus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'ErrorStillBooting', waitingFor: null, count: ZERO });
   }
 
   function stopFromSignal(signal: NodeJS.Signals): void {

@@ -70,18 +70,23 @@ async function talk(
   return client.outcome;
 }
 
-export function status(io: Io, ipcFile: string): Promise<number> {
-  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.status', requestId }), (msg) => {
+/** Prints the Status answer on stdout; `status` exits 0 with it, `start` on a running daemon 1. */
+function renderStatus(io: Io, exitCode: number): Renderer {
+  return (msg) => {
     if (isEvent(msg, 'Status')) {
       io.out(formatStatus(msg));
-      return 0;
+      return exitCode;
     }
     if (isEvent(msg, 'ErrorStillBooting')) {
       io.err(formatEvent(msg) + '\n');
       return 1;
     }
     return printOther(io, msg);
-  });
+  };
+}
+
+export function status(io: Io, ipcFile: string): Promise<number> {
+  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.status', requestId }), renderStatus(io, 0));
 }
 
 export function stop(io: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {
@@ -165,11 +170,7 @@ export interface StartOptions {
 export async function start(io: Io, { config, daemonMode, removeOldIpc }: StartOptions): Promise<number> {
   const found = await probe(config.ipcFile);
   if (found.state === 'running') {
-    const client = createCliClientActor(found.socket, (msg) => {
-      if (!isEvent(msg, 'Status')) return undefined;
-      io.out(formatStatus(msg));
-      return 1;
-    }, () => 1);
+    const client = createCliClientActor(found.socket, renderStatus(io, 1), () => 1);
     client.bus.publish({ type: 'cmd.status', requestId: newRequestId() });
     return client.outcome;
   }

@@ -54,6 +54,11 @@ t.test('unable to start daemon: the reason, exit 1, nothing left running', async
   const log = await box.naught(['start', '--log', 'not-a-dir/n.log', fixture('hello-server.cjs')]);
   t.match(log, { code: 1, stderr: /^unable to start daemon: .*not-a-dir/ }, 'an unwritable log path');
   t.notOk(fs.existsSync(box.path('naught.pid')));
+  const long = `${'d'.repeat(120)}/naught.ipc`;
+  t.same(await box.naught(['start', '--ipc-file', long, fixture('hello-server.cjs')]), {
+    code: 1, stdout: '',
+    stderr: `unable to start daemon: the ipc-file path ${box.path(long)} is longer than the 107 bytes a unix socket path may have\n`,
+  }, 'a socket path that would be cut short');
 });
 
 t.test('a stale ipc-file: naught\'s refusal, --remove-old-ipc, and the dead daemon\'s pid as evidence', async (t) => {

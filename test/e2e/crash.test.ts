@@ -103,3 +103,16 @@ t.test('stop --timeout kills workers that ignore shutdown, also when given to a 
   });
   t.same(await first.exited, { code: 0, stdout: '', stderr: lines(...stopLines(2).slice(0, 2), ...killed) });
 });
+
+t.test('a master whose daemon dies stops its workers instead of orphaning them', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  t.equal((await box.naught(['start', '--worker-count', '2', fixture('hello-server.cjs')], { PORT: String(port) })).code, 0);
+  const daemonPid = box.daemonPid()!;
+  const [masterPid] = descendants(daemonPid);
+  const workers = descendants(masterPid!);
+  t.equal(workers.length, 2);
+  process.kill(daemonPid, 'SIGKILL');
+  await waitFor('the master and its workers to exit', () => [masterPid!, ...workers].every((pid) => !isAlive(pid)), 15_000);
+  await t.rejects(get(port), 'nothing serves any more');
+});
