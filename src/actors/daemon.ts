@@ -19,13 +19,16 @@ import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
 import { createLogRotatorActor } from './log-rotator.js';
+import { createPluginSupervisorActor } from './plugin-supervisor.js';
+import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
 const FOR_MASTER: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
 const CLIENT_COMMANDS: MessageType[] = [...FOR_MASTER, 'cmd.reopen-logs'];
 /** An answer to one request: only its asker gets it. */
 const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope.msg.type.startsWith('cmd.');
-const FROM_MASTER: MessageType[] = ['pool.event', 'pool.reply', 'notice', 'worker.spawned', 'worker.online', 'worker.offline', 'worker.exited'];
+/** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
+const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
@@ -49,6 +52,12 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const server: ServerConfig = { script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs, env: { ...config.env } };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const rotator = await createLogRotatorActor({ bus, config, foreground }).catch((error: Error) => {
+    throw new DaemonStartError(error.message, { cause: error });
+  });
+  const tracer = config.trace === null ? null : await createTracerActor({
+    bus, file: config.trace, maxSize: config.maxLogSize, maxFiles: config.maxLogFiles,
+  }).catch(async (error: Error) => {
+    await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
@@ -91,6 +100,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   ];
   for (const [signal, handler] of signals) process.on(signal, handler);
 
+  const plugins = createPluginSupervisorActor({
+    bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
+  });
   onListening?.();
   spawnMaster();
   return { done };
@@ -99,7 +111,10 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const link = createLink(bus, socket, {
       name: 'daemon',
       wants: CLIENT_COMMANDS,
-      accept: (envelope) => !isReply(envelope) || askers.get((envelope.msg as { requestId: string }).requestId) === link,
+      maxBufferedBytes: CLIENT_MAX_BUFFERED_BYTES,
+      // A follower (who wants everything) sees every reply; other clients only their own.
+      accept: (envelope) => !isReply(envelope) || link.peerWants?.has('*') === true
+        || askers.get((envelope.msg as { requestId: string }).requestId) === link,
     });
     clients.add(link);
     void link.closed.then((error) => {
@@ -114,6 +129,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const msg = envelope.msg;
     if (!CLIENT_COMMANDS.includes(msg.type) || !('requestId' in msg)) return;
     if (clients.has(origin as Link)) askers.set(msg.requestId, origin as Link);
+    if (msg.type === 'cmd.status') bus.publish({ type: 'plugin.list', requestId: msg.requestId, plugins: plugins.list() });
     if (!FOR_MASTER.includes(msg.type)) return;
     if (master !== null) return;
     if (msg.type === 'cmd.stop') void shutDown(0);
@@ -132,7 +148,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       env: { ...process.env, ...server.env },
       stdio: stdio as ['ignore', 'pipe', 'pipe'],
     });
-    const link = createLink(bus, pipe, { name: 'daemon', wants: FROM_MASTER });
+    const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'] });
     master = { child, link, upSince: null };
     rotator.attach(child.stdout, child.stderr);
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };
@@ -169,7 +185,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
+    await plugins.close();
     stopEventLog();
+    await tracer?.close();
     await rotator.close();
     // Clients that saw Shutdown wait for this close: by now naught.log is complete.
     for (const client of clients) client.close();

@@ -37,10 +37,7 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
     },
     async close() {
       off();
-      await Promise.all(sinks.map((sink) => new Promise<void>((resolve) => {
-        sink.once('error', () => resolve());
-        sink.end(() => resolve());
-      })));
+      await Promise.all(sinks.map((sink) => sink.finish()));
     },
   };
 }

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import * as commands from '../cli/commands.js';
 import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
+import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
+import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
 
 const io: commands.Io = {
   out: (text) => { process.stdout.write(text); },
@@ -62,10 +64,21 @@ naughtCommand('start')
   .option('--daemon-mode <bool>', '', 'true')
   .option('--remove-old-ipc <bool>', '', 'false')
   .option('--node-args <args>', '', '')
+  .option('--trace <file>')
+  .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .argument('<script>')
   .argument('[script-options...]')
   .passThroughOptions()
-  .action((script: string, args: string[], o: Record<string, string>) => {
+  .action((script: string, args: string[], o: Record<string, string> & { plugin: string[] }) => {
+    let plugins;
+    try {
+      plugins = o.plugin.map((argument) => pluginSpec(argument, cwd));
+    } catch (error) {
+      if (!(error instanceof PluginSpecError)) throw error;
+      io.err(`unable to start daemon: ${error.message}\n`);
+      outcome = 1;
+      return;
+    }
     const maxLogSize = Number.parseInt(o.maxLogSize!, 10);
     const maxLogFiles = Number.parseInt(o.maxLogFiles!, 10);
     if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
@@ -79,6 +92,7 @@ naughtCommand('start')
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
+        trace: o.trace === undefined ? null : resolve(o.trace), plugins,
       },
     });
   });
@@ -117,6 +131,33 @@ naughtCommand('deploy-abort')
 naughtCommand('reopen-logs')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string) => { outcome = commands.reopenLogs(io, resolve(ipcFile)); });
+
+naughtCommand('trace')
+  .option('--json')
+  .option('--type <glob>')
+  .option('--since <time>')
+  .option('--until <time>')
+  .option('--follow')
+  .argument('[file]')
+  .action((file: string | undefined, o: { json?: true; type?: string; since?: string; until?: string; follow?: true }) => {
+    let filter;
+    try {
+      filter = {
+        types: o.type === undefined ? null : typeGlob(o.type),
+        since: o.since === undefined ? null : timeBound('--since', o.since),
+        until: o.until === undefined ? null : timeBound('--until', o.until),
+      };
+    } catch (error) {
+      if (!(error instanceof TraceUsageError)) throw error;
+      io.err(`naught trace: ${error.message}\n`);
+      outcome = 1;
+      return;
+    }
+    const out = { json: o.json === true, write: io.out };
+    if (o.follow) outcome = commands.followTrace(io, out, resolve(file ?? 'naught.ipc'), filter);
+    else if (file === undefined) throw new BadUsage('a trace file');
+    else outcome = commands.printTraceFile(io, out, resolve(file), filter);
+  });
 
 naughtCommand('version').action(() => { io.out(packageVersion() + '\n'); });
 

@@ -8,7 +8,10 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const HEADER_BYTES = 4;
 
 // A fresh object each time: msgpackr keeps its record state on the options it is given.
-const codecOptions = () => ({ sequential: true, moreTypes: false });
+// Without records every frame stands alone, as it must in a file read from any rotation.
+const codecOptions = (records: boolean) => (records
+  ? { sequential: true, moreTypes: false }
+  : { useRecords: false, mapsAsObjects: true, moreTypes: false });
 
 export type FrameErrorCode = 'FRAME_TOO_LARGE' | 'FRAME_NOT_MSGPACK' | 'FRAME_BAD_ENVELOPE' | 'FRAME_UNKNOWN_TYPE';
 
@@ -20,7 +23,11 @@ export class FrameError extends Error {
 }
 
 export class FrameEncoder {
-  private readonly packr = new Packr(codecOptions());
+  private readonly packr: Packr;
+
+  constructor(records = true) {
+    this.packr = new Packr(codecOptions(records));
+  }
 
   encode(envelope: Envelope): Buffer {
     const body = this.packr.pack(envelope);
@@ -58,19 +65,33 @@ export function toEnvelope(value: unknown): Envelope {
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  private readonly unpackr = new Unpackr(codecOptions());
+  private decoded = 0;
+  private readonly unpackr: Unpackr;
 
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, records = true) {
+    this.unpackr = new Unpackr(codecOptions(records));
+  }
 
   /** Bytes of an unfinished frame; a stream that ends with some has been cut mid-frame. */
   get pendingBytes(): number {
     return this.buffered;
   }
 
+  /** Where the next frame starts in the stream: the offset of any damage found next. */
+  get decodedBytes(): number {
+    return this.decoded;
+  }
+
   push(chunk: Buffer): Envelope[] {
+    const out: Envelope[] = [];
+    this.feed(chunk, (envelope) => out.push(envelope));
+    return out;
+  }
+
+  /** Hands over each whole frame in turn, so those before a damaged one are not lost with it. */
+  feed(chunk: Buffer, onEnvelope: (envelope: Envelope) => void): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    const out: Envelope[] = [];
     while (this.buffered >= HEADER_BYTES) {
       const length = this.peekLength();
       if (length > this.maxFrameBytes) {
@@ -78,9 +99,10 @@ export class FrameDecoder {
       }
       if (this.buffered < HEADER_BYTES + length) break;
       this.take(HEADER_BYTES);
-      out.push(this.decodeBody(this.take(length)));
+      const envelope = this.decodeBody(this.take(length));
+      this.decoded += HEADER_BYTES + length;
+      onEnvelope(envelope);
     }
-    return out;
   }
 
   private peekLength(): number {

@@ -20,9 +20,14 @@ export interface LinkOptions {
   maxFrameBytes?: number;
   /** Bytes queued for a peer that does not read, past which the link is dropped. */
   maxBufferedBytes?: number;
+  /** What this end takes from the peer; anything else is dropped and reported through onRefused. */
+  admit?: (envelope: Envelope) => boolean;
+  onRefused?: (envelope: Envelope) => void;
+  /** Pings the peer every intervalMs; a peer silent for timeoutMs (a hung event loop) closes the link. */
+  heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
-export type LinkErrorCode = FrameError['code'] | 'LINK_PEER_CUT_MID_FRAME' | 'LINK_PEER_TOO_SLOW' | 'LINK_STREAM_ERROR';
+export type LinkErrorCode = FrameError['code'] | 'LINK_PEER_CUT_MID_FRAME' | 'LINK_PEER_TOO_SLOW' | 'LINK_PEER_UNRESPONSIVE' | 'LINK_STREAM_ERROR';
 
 export class LinkError extends Error {
   constructor(readonly code: LinkErrorCode, message: string, options?: { cause?: unknown }) {
@@ -34,6 +39,8 @@ export class LinkError extends Error {
 export interface Link {
   /** The peer's name once its hello has arrived. */
   readonly peerName: string | null;
+  /** The types the peer asked for once its hello has arrived (`*` for all). */
+  readonly peerWants: ReadonlySet<string> | null;
   /** Sends one envelope regardless of what the peer asked for. */
   send(envelope: Envelope): void;
   close(error?: LinkError): void;
@@ -64,6 +71,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   const link: Link = {
     get peerName() { return peerName; },
+    get peerWants() { return peerWants; },
     send: enqueue,
     close,
     closed,
@@ -102,22 +110,23 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   }
 
   function onData(chunk: Buffer): void {
-    let envelopes: Envelope[];
     try {
-      envelopes = decoder.push(chunk);
+      decoder.feed(chunk, receive);
     } catch (error) {
       const frameError = error as FrameError;
       close(new LinkError(frameError.code ?? 'FRAME_NOT_MSGPACK', `link from ${peerName ?? 'peer'}: ${frameError.message}`, { cause: error }));
-      return;
     }
-    for (const envelope of envelopes) {
-      if (isClosed) return;
-      if (envelope.msg.type === 'link.hello') {
-        acceptHello(envelope.msg.name, envelope.msg.wants);
-      } else {
-        bus.deliver(envelope, link);
-      }
-    }
+  }
+
+  function receive(envelope: Envelope): void {
+    if (isClosed) return;
+    lastHeard = Date.now();
+    const msg = envelope.msg;
+    if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
+    else if (msg.type === 'link.ping') enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.pong', n: msg.n } });
+    else if (msg.type === 'link.pong') return;
+    else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
+    else bus.deliver(envelope, link);
   }
 
   function acceptHello(name: string, wants: string[]): void {
@@ -141,6 +150,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (isClosed) return;
     if (!error) flush();
     isClosed = true;
+    if (heartbeat) clearInterval(heartbeat);
     for (const unsubscribe of unsubscribes) unsubscribe();
     stream.off('data', onData);
     if (error) stream.destroy();
@@ -167,5 +177,16 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (wanted(envelope)) enqueue(envelope);
   }));
   enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.hello', name: options.name, wants: [...options.wants] } });
+  let lastHeard = Date.now();
+  let pings = 0;
+  const heartbeat = options.heartbeat ? setInterval(() => {
+    const { timeoutMs } = options.heartbeat!;
+    if (Date.now() - lastHeard > timeoutMs) {
+      close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${timeoutMs} ms`));
+    } else {
+      enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.ping', n: ++pings } });
+    }
+  }, options.heartbeat.intervalMs) : null;
+  heartbeat?.unref();
   return link;
 }

@@ -36,9 +36,20 @@ export interface LogPaths {
   maxLogFiles: number;
 }
 
+/** A plugin as `--plugin MODULE[=JSON]` gave it, resolved by the CLI. */
+export interface PluginSpec {
+  module: string;
+  /** The file to import, absolute. */
+  file: string;
+  options: Record<string, unknown>;
+}
+
 export interface DaemonConfig extends ServerConfig, LogPaths {
   ipcFile: string;
   pidFile: string;
+  /** Where to record every bus message (msgpack frames); null: off. */
+  trace: string | null;
+  plugins: PluginSpec[];
 }
 
 export interface PoolEvent {
@@ -52,6 +63,9 @@ interface Request { requestId: string }
 export interface Catalogue {
   /** First frame on every link: who this end is and which types it wants forwarded. */
   'link.hello': { name: string; wants: string[] };
+  /** Liveness check of a link's peer; answered by the peer's link, never seen on a bus. */
+  'link.ping': { n: number };
+  'link.pong': { n: number };
 
   // Commands. The CLI sends them to the daemon, which passes them on to the master.
   /** CLI → daemon in daemon mode: start serving with this configuration. */
@@ -84,15 +98,30 @@ export interface Catalogue {
   'log.rotated': { stream: LogName; archive: string };
   /** Answers cmd.reopen-logs once every log file is open again. */
   'logs.reopened': Request;
+  /** A plugin host loaded its plugin; the daemon admits from it only the commands it declares. */
+  'plugin.ready': { name: string; publishes: MessageType[] };
+  /** Answers cmd.status alongside the pool's Status: the daemon's plugins, for `naught status`. */
+  'plugin.list': Request & { plugins: PluginInfo[] };
+
   /** Something a human should read: an error or a supervisor decision beyond naught's events. */
   'notice': { code: NoticeCode; message: string };
+}
+
+export interface PluginInfo {
+  /** The module as given to --plugin. */
+  module: string;
+  /** The name the plugin gave itself, once loaded. */
+  name: string | null;
+  state: 'starting' | 'running' | 'restarting' | 'failed';
+  pid: number | null;
+  restarts: number;
 }
 
 export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'LINK_CLOSED' | 'DAEMON_FAULT';
+  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
@@ -107,7 +136,7 @@ export interface Envelope<M = Message> {
 
 // A record, so that adding a type to the catalogue without listing it here fails to compile.
 const KNOWN_TYPES: Record<MessageType, true> = {
-  'link.hello': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
+  'link.hello': true, 'link.ping': true, 'link.pong': true, 'plugin.ready': true, 'plugin.list': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
   'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'cmd.reopen-logs': true, 'worker.spawned': true,
   'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.shutdown': true,
   'worker.kill': true, 'pool.event': true,

@@ -7,7 +7,8 @@ import { createDaemonActor } from '../actors/daemon.js';
 import { createBus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import type { DaemonConfig, Message, PoolEvent } from '../bus/messages.js';
-import { formatEvent, formatStatus } from './format.js';
+import { formatEvent, formatPlugins, formatStatus } from './format.js';
+import * as trace from './trace.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
 
@@ -42,11 +43,8 @@ function printOther(io: Io, msg: Message): undefined {
 const isEvent = (msg: Message, event: PoolEvent['event']): msg is Message & PoolEvent =>
   (msg.type === 'pool.event' || msg.type === 'pool.reply') && msg.event === event;
 
-/** Connects, sends one command and renders until the renderer decides. */
-async function talk(
-  io: Io, ipcFile: string, whenAbsent: number, command: (requestId: string) => Message, render: Renderer,
-  onConnected?: (send: (msg: Message) => void) => void,
-): Promise<number> {
+/** A connection to the daemon, or the exit status after saying why there is none. */
+async function connect(io: Io, ipcFile: string, whenAbsent: number): Promise<import('node:net').Socket | number> {
   const found = await probe(ipcFile);
   if (found.state === 'absent') {
     io.err('server not running\n');
@@ -60,7 +58,17 @@ async function talk(
     io.err(`unable to connect to ipc-file \`${ipcFile}\`: ${found.error.message}\n`);
     return 1;
   }
-  const client = createCliClientActor(found.socket, render, () => {
+  return found.socket;
+}
+
+/** Connects, sends one command and renders until the renderer decides. */
+async function talk(
+  io: Io, ipcFile: string, whenAbsent: number, command: (requestId: string) => Message, render: Renderer,
+  onConnected?: (send: (msg: Message) => void) => void,
+): Promise<number> {
+  const socket = await connect(io, ipcFile, whenAbsent);
+  if (typeof socket === 'number') return socket;
+  const client = createCliClientActor(socket, render, () => {
     io.err('the daemon closed the connection before answering\n');
     return 1;
   });
@@ -72,9 +80,14 @@ async function talk(
 
 /** Prints the Status answer on stdout; `status` exits 0 with it, `start` on a running daemon 1. */
 function renderStatus(io: Io, exitCode: number): Renderer {
+  let plugins = '';
   return (msg) => {
+    if (msg.type === 'plugin.list') {
+      plugins = formatPlugins(msg.plugins);
+      return undefined;
+    }
     if (isEvent(msg, 'Status')) {
-      io.out(formatStatus(msg));
+      io.out(formatStatus(msg) + plugins);
       return exitCode;
     }
     if (isEvent(msg, 'ErrorStillBooting')) {
@@ -159,6 +172,15 @@ export function reopenLogs(io: Io, ipcFile: string): Promise<number> {
     }
     return printOther(io, msg);
   });
+}
+
+export function printTraceFile(io: Io, out: trace.TraceOutput, file: string, filter: trace.TraceFilter): Promise<number> {
+  return trace.printTraceFile(out, io.err, file, filter);
+}
+
+export async function followTrace(io: Io, out: trace.TraceOutput, ipcFile: string, filter: trace.TraceFilter): Promise<number> {
+  const socket = await connect(io, ipcFile, 1);
+  return typeof socket === 'number' ? socket : trace.followTrace(out, io.err, socket, filter);
 }
 
 export interface StartOptions {

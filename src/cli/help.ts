@@ -30,6 +30,8 @@ export const HELP = {
     "    --stderr stderr.log\n" +
     "    --max-log-size 10485760\n" +
     "    --max-log-files 0 (keep every archive)\n" +
+    "    --trace (off; a file records every bus message)\n" +
+    "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +
     "    --remove-old-ipc false\n" +
@@ -96,6 +98,19 @@ export const HELP = {
     "    Reopens the log files, for logrotate's `postrotate` step. Sending\n" +
     "    SIGUSR2 to the daemon does the same.\n" +
     "    Uses `naught.ipc` by default.",
+  trace: "naught trace [options] file\nnaught trace --follow [ipc-file]\n\n" +
+    "    Prints the messages a trace file (from `start --trace`) recorded, one\n" +
+    "    line each: time, sender, type and payload. A file that is cut short\n" +
+    "    or damaged prints up to the damage, then the error, and exits 1.\n" +
+    "    Gzipped archives of a rotated trace read the same.\n\n" +
+    "    With --follow, attaches to the running daemon and prints its\n" +
+    "    messages as they happen, until the daemon stops.\n\n" +
+    "    Available options and their defaults:\n\n" +
+    "        --json false (one JSON object per line instead)\n" +
+    "        --type * (a glob on the type, e.g. 'pool.*'; commas for several)\n" +
+    "        --since none\n" +
+    "        --until none (ISO dates, epoch ms, or HH:MM[:SS[.mmm]] that day)\n" +
+    "        --follow false",
   version: "naught version\n\n" +
     "    Prints the version of naught and exits.",
   help: "naught help [cmd]\n\n" +

@@ -57,6 +57,14 @@ export class LogSink extends Writable {
     this.watchTimer = setInterval(() => void this.checkFileOnDisk(), options.watchMs ?? 1000).unref();
   }
 
+  /** Ends the sink; resolves once what was written is on disk, or the file has failed. */
+  finish(): Promise<void> {
+    return new Promise((resolve) => {
+      this.once('error', () => resolve());
+      this.end(() => resolve());
+    });
+  }
+
   /** Opens the file at its path again; writes move to it without a gap. */
   async reopen(): Promise<void> {
     if (this.state === 'closed') return;

@@ -1,0 +1,51 @@
+// The plugin API, `naught/plugin`. A plugin is an actor on the daemon's bus that runs in
+// its own host process: it hears every message in the catalogue and may publish the
+// commands it declares. See the README's "Plugins" section.
+import type { Handler, Unsubscribe } from './bus/bus.js';
+import type { Envelope, MessageOf, MessageType } from './bus/messages.js';
+
+export type { Envelope, Message, MessageOf, MessageType, PoolEvent, PoolEventName, Counts, NoticeCode } from './bus/messages.js';
+export type { Handler, Unsubscribe };
+
+/** The commands a plugin may declare and publish. */
+export const PLUGIN_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs'] as const;
+export type PluginCommand = (typeof PLUGIN_COMMANDS)[number];
+
+/** A command as a plugin writes it: the request id is added for it. */
+export type CommandInput<T extends PluginCommand> = Omit<MessageOf<T>, 'requestId'>;
+
+export interface PluginBus<P extends PluginCommand> {
+  on<T extends MessageType>(type: T, handler: Handler<T>): Unsubscribe;
+  onAny(handler: (envelope: Envelope) => void): Unsubscribe;
+  /** Publishes a declared command; returns its request id, which the reply (pool.reply) carries. */
+  publish<T extends P>(command: CommandInput<T>): string;
+}
+
+export interface PluginContext<P extends PluginCommand, O> {
+  bus: PluginBus<P>;
+  options: O;
+  /** Writes one line into naught.log, prefixed with the plugin's name. */
+  log(line: string): void;
+}
+
+export interface PluginInstance {
+  /** Called when the daemon stops; naught waits a short while for what it returns. */
+  stop?(): void | Promise<void>;
+}
+
+export interface Plugin<P extends PluginCommand = never, O = Record<string, unknown>> {
+  name: string;
+  /** The commands this plugin may publish; anything else it publishes is refused. */
+  publishes: readonly P[];
+  create(context: PluginContext<P, O>): PluginInstance | void | Promise<PluginInstance | void>;
+}
+
+/** Identity at run time; it gives a plugin module its types. */
+export function definePlugin<P extends PluginCommand = never, O = Record<string, unknown>>(plugin: Plugin<P, O>): Plugin<P, O> {
+  return plugin;
+}
+
+/** Thrown by a plugin's create() when it cannot work as configured: its host is not restarted. */
+export class PluginConfigError extends Error {
+  override name = 'PluginConfigError';
+}
