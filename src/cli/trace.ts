@@ -16,7 +16,9 @@ export interface TraceFilter {
 /** An instant, or a time of day resolved on the day of the first message. */
 export type TimeBound = { at: number } | { timeOfDayMs: number };
 
-export class TraceUsageError extends Error {}
+export class TraceUsageError extends Error {
+  override name = 'TraceUsageError';
+}
 
 /** `pool.*`, `worker.online,notice`: `*` and `?` wildcards, commas between alternatives. */
 export function typeGlob(glob: string): RegExp {

@@ -83,3 +83,19 @@ t.test('msgpack that is not an envelope is rejected', async (t) => {
   const noSender = encodeFrame({ seq: 1, time: 2, msg: status.msg } as unknown as Envelope);
   t.equal(codeOf(() => new FrameDecoder().push(noSender)), 'FRAME_BAD_ENVELOPE');
 });
+
+t.test('without records every frame decodes alone, and damage keeps the frames before it', async (t) => {
+  const encoder = new FrameEncoder(false);
+  const frames = sampleMessages.map((msg, i) => encoder.encode(envelope(msg, i + 1)));
+  // Any single frame, read by a fresh decoder, is whole: a rotated trace file starts anywhere.
+  const last = new FrameDecoder(undefined, false).push(frames[frames.length - 1]!);
+  t.same(last, [envelope(sampleMessages[sampleMessages.length - 1]!, sampleMessages.length)]);
+
+  const garbage = frameOf(Buffer.from([0xc1, 0xc1, 0xc1]));
+  const decoder = new FrameDecoder(undefined, false);
+  const seen: number[] = [];
+  const before = Buffer.concat(frames.slice(0, 3));
+  t.equal(codeOf(() => decoder.feed(Buffer.concat([before, garbage, frames[3]!]), (e) => seen.push(e.seq))), 'FRAME_NOT_MSGPACK');
+  t.same(seen, [1, 2, 3], 'the frames before the damage were handed over');
+  t.equal(decoder.decodedBytes, before.length, 'and the damage is located');
+});

@@ -112,6 +112,45 @@ t.test('a peer that stops reading is dropped once the bound is passed', async (t
   t.equal((await link.closed)?.code, 'LINK_PEER_TOO_SLOW');
 });
 
+t.test('a heartbeat drops a peer whose event loop hangs, and keeps one that answers', async (t) => {
+  const [a, b] = await socketPair();
+  const [c, d] = await socketPair();
+  t.teardown(() => { for (const s of [a, b, c, d]) s.destroy(); });
+  const daemon = createBus('daemon');
+  const heartbeat = { intervalMs: 20, timeoutMs: 150 };
+  const hung = createLink(daemon, a, { name: 'daemon', wants: [], heartbeat });
+  b.write(encodeHello()); // greets, then never answers a ping
+  const alive = createLink(daemon, c, { name: 'daemon', wants: [], heartbeat });
+  createLink(createBus('peer'), d, { name: 'peer', wants: [] });
+  t.equal((await hung.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
+  await new Promise((r) => setTimeout(r, 300));
+  let aliveClosed = false;
+  void alive.closed.then(() => { aliveClosed = true; });
+  await new Promise((r) => setImmediate(r));
+  t.notOk(aliveClosed, 'a peer that answers pings stays linked');
+  alive.close();
+});
+
+t.test('admit refuses what a peer may not publish, and the link stays up', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const daemon = createBus('daemon');
+  const refused: string[] = [];
+  const delivered: string[] = [];
+  daemon.onAny(({ msg }) => delivered.push(msg.type));
+  const link = createLink(daemon, a, {
+    name: 'daemon', wants: ['*'], admit: ({ msg }) => msg.type === 'cmd.status', onRefused: ({ msg }) => refused.push(msg.type),
+  });
+  const plugin = createBus('plugin');
+  createLink(plugin, b, { name: 'plugin', wants: [] });
+  plugin.publish({ type: 'cmd.stop', requestId: 's', timeoutMs: null });
+  plugin.publish({ type: 'cmd.status', requestId: 'q' });
+  while (delivered.length === 0) await new Promise((r) => setTimeout(r, 5));
+  t.same(delivered, ['cmd.status']);
+  t.same(refused, ['cmd.stop']);
+  link.close();
+});
+
 function encodeHello(): Buffer {
   // A peer that greets and then never reads again.
   return encodeFrame({ seq: 0, time: 0, sender: 'slow', msg: { type: 'link.hello', name: 'slow', wants: ['*'] } });

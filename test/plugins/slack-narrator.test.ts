@@ -1,0 +1,47 @@
+import t from 'tap';
+import { createNarrator } from '../../src/plugins/slack.js';
+import type { Counts, Envelope, Message, PoolEventName } from '../../src/bus/messages.js';
+
+const counts = (online: number, booting = 0): Counts => ({ booting, online, dying: 0, new_online: 0 });
+let clock = 0;
+const at = (msg: Message, time = clock): Envelope => ({ seq: 0, time, sender: 'x', msg });
+const event = (name: PoolEventName, count: Counts, time?: number) => at({ type: 'pool.event', event: name, waitingFor: null, count }, time);
+const deploy = (requestId: string, time?: number) => at({ type: 'cmd.deploy', requestId, workerCount: 0, env: null, cwd: null, timeoutMs: null }, time);
+
+function story(envelopes: Envelope[]): string[] {
+  const narrate = createNarrator();
+  return envelopes.map(narrate).filter((line): line is string => line !== null);
+}
+
+t.test('a deploy: started at the first SpawnNew, done at Ready with its duration', async (t) => {
+  t.same(story([
+    event('SpawnNew', counts(2, 1)), // a resuscitation: no deploy asked for
+    deploy('r1', 1000), event('SpawnNew', counts(2, 1), 1010), event('SpawnNew', counts(2, 2), 1011),
+    event('Ready', counts(2), 2234),
+  ]), ['Deploy started: replacing 2 workers.', 'Deploy done in 1.2 s: 2 workers online.']);
+});
+
+t.test('failed, aborted, refused and shut-down deploys', async (t) => {
+  t.same(story([deploy('r1', 0), event('SpawnNew', counts(1, 1)), event('Timeout', counts(1, 1)), event('DeployFailed', counts(1), 3000)]),
+    ['Deploy started: replacing 1 worker.', 'Deploy failed after 3.0 s: 1 worker online on the old code.']);
+  t.same(story([deploy('r1', 0), event('SpawnNew', counts(1, 1)), at({ type: 'cmd.deploy-abort', requestId: 'a' }), event('Ready', counts(1), 500)]),
+    ['Deploy started: replacing 1 worker.', 'Deploy aborted after 0.5 s: 1 worker online on the old code.']);
+  t.same(story([
+    deploy('r1', 0), event('SpawnNew', counts(1, 1)),
+    deploy('r2', 10), at({ type: 'pool.reply', requestId: 'r2', event: 'ErrorDeployInProgress', waitingFor: 'new', count: counts(1, 1) }),
+    event('Ready', counts(1), 100),
+  ]), ['Deploy started: replacing 1 worker.', 'Deploy done in 0.1 s: 1 worker online.'], 'a refused second deploy says nothing');
+  t.same(story([deploy('r1', 0), event('SpawnNew', counts(1, 1)), event('Shutdown', counts(0), 100)]),
+    ['Deploy started: replacing 1 worker.', 'Deploy failed after 0.1 s: the server shut down.']);
+});
+
+t.test('crash loops and master restarts', async (t) => {
+  t.same(story([
+    at({ type: 'notice', code: 'WORKER_BACKOFF', message: 'Worker 0 crashed 3 times in a row; restarting it in 200 ms.' }),
+    at({ type: 'notice', code: 'MASTER_DIED', message: 'The master process 9 died (signal SIGKILL); starting a new master.' }),
+    at({ type: 'notice', code: 'LOG_REOPENED', message: 'ignored' }),
+  ]), [
+    'Crash loop: Worker 0 crashed 3 times in a row; restarting it in 200 ms.',
+    'Master restarted: The master process 9 died (signal SIGKILL); starting a new master.',
+  ]);
+});
