@@ -25,17 +25,24 @@ const bus = createBus(`plugin:${name}`);
 const link = createLink(bus, openParentPipe(), { name: `plugin:${name}`, wants: ['*'] });
 let instance: PluginInstance | void = undefined;
 
+let failedWith: number | null = null;
+
 function fail(what: string, error: unknown, exitCode = 1): void {
-  const reason = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (failedWith !== null) return;
+  failedWith = exitCode;
+  // The error and where it was thrown, on one line of naught.log.
+  const reason = error instanceof Error ? (error.stack ?? error.message).split('\n').slice(0, 2).map((l) => l.trim()).join(' ') : String(error);
   bus.publish({ type: 'notice', code: 'PLUGIN_FAILED', message: `The plugin ${name} ${what}: ${reason}` });
-  link.close();
-  setTimeout(() => process.exit(exitCode), 50).unref();
+  // Until the daemon's hello arrives the link holds messages back: close only after it.
+  void link.ready.then(() => link.close());
+  setTimeout(() => process.exit(exitCode), 2_000).unref();
 }
 
 process.on('uncaughtException', (error) => fail('threw', error));
 process.on('unhandledRejection', (error) => fail('threw', error));
 
 void link.closed.then(async () => {
+  if (failedWith !== null) return process.exit(failedWith);
   // The daemon is stopping (or gone): give the plugin a moment to finish, then go.
   setTimeout(() => process.exit(0), PLUGIN_STOP_GRACE_MS).unref();
   await instance?.stop?.();

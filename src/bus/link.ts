@@ -126,7 +126,16 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     else if (msg.type === 'link.ping') enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.pong', n: msg.n } });
     else if (msg.type === 'link.pong') return;
     else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
-    else bus.deliver(envelope, link);
+    else deliver(envelope);
+  }
+
+  /** A handler's throw is its own fault, not the frame's: it surfaces as uncaught, and the link reads on. */
+  function deliver(envelope: Envelope): void {
+    try {
+      bus.deliver(envelope, link);
+    } catch (error) {
+      queueMicrotask(() => { throw error; });
+    }
   }
 
   function acceptHello(name: string, wants: string[]): void {
