@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { bootLines, freePort, get, isAlive, lines, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { bootLines, freePort, get, isAlive, line, lines, readText, Sandbox, waitFor } from '../helpers/naught.js';
 
-async function withPlugins(t: Test, plugins: string[], env: Record<string, string> = {}) {
+async function withPlugins(t: Test, plugins: string[], env: Record<string, string> = {}, prepare?: (box: Sandbox) => void) {
   const box = new Sandbox(t);
+  prepare?.(box);
   const port = await freePort();
   const args = plugins.flatMap((plugin) => ['--plugin', plugin]);
   const start = await box.naught(['start', ...args, fixture('hello-server.cjs')], { PORT: String(port), ...env });
@@ -44,6 +45,20 @@ t.test('the example plugin records every message; status lists it; stop stops it
   t.ok(events.some((e) => e.type === 'cmd.deploy' && e.sender.startsWith('cli:')), 'it heard the CLI');
   t.ok(events.some((e) => e.type === 'worker.shutdown' && e.sender === 'master'), 'and the master');
   t.ok(events.filter((e) => e.event === 'Ready').length >= 1);
+});
+
+t.test('the deploy-on-file example deploys when its file appears', async (t) => {
+  const { box } = await withPlugins(t, [`./deploy-on-file.mjs={"file":"deploy-now"}`], {}, (box) => {
+    fs.copyFileSync(`${repoRoot}/examples/plugins/deploy-on-file.mjs`, box.path('deploy-on-file.mjs'));
+    // Where the copy sits, `naught/plugin` must resolve as in a user's project.
+    fs.mkdirSync(box.path('node_modules'));
+    fs.symlinkSync(repoRoot, box.path('node_modules/naught'));
+  });
+  await waitFor('the plugin to be running', async () => (await pluginStatus(box))[0]?.state === 'running');
+  fs.writeFileSync(box.path('deploy-now'), '');
+  await waitFor('the deploy it asked for', () => readText(box.path('naught.log')).includes(`${line('OldExit', 0, 0, 0, 1)}\n${line('Ready', 0, 1, 0, 0)}\n`));
+  t.notOk(fs.existsSync(box.path('deploy-now')));
+  t.match(readText(box.path('naught.log')), '[deploy-on-file] ready with 1 workers\n');
 });
 
 t.test('a plugin publishes the commands it declared and gets their replies; others are refused', async (t) => {
