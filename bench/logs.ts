@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { machine, median, printTable, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
+import { children, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKER = path.join(ROOT, 'bench/flood-worker.cjs');
@@ -123,19 +124,6 @@ async function verify(dir: string): Promise<{ lost: number; duplicated: number; 
   }
   torn += lines.filter((l) => l !== '' && !/^w[01] /.test(l)).length;
   return { lost, duplicated, torn };
-}
-
-function rss(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function children(pid: number): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return out.split('\n').map((s) => Number(s.trim())).filter(Boolean);
 }
 
 const setups: Setup[] = [
