@@ -138,7 +138,8 @@ t.test('a deleted log file is noticed and recreated; reopen-logs and SIGUSR2 ser
   t.match(readLog(box), `${out} was moved or deleted; reopened it.`);
 
   fs.renameSync(out, `${out}.1`);
-  t.same(await box.naught(['reopen-logs']), { code: 0, stdout: '', stderr: 'logs reopened\n' });
+  // The inode watch may notice the move first and say so; either way the files are reopened.
+  t.match(await box.naught(['reopen-logs']), { code: 0, stdout: '', stderr: /^(.* was moved or deleted; reopened it\.\n)*logs reopened\n$/ });
   await waitFor('lines in the new file', () => text(out).length > 0);
   const rotated = text(`${out}.1`).length;
   await waitFor('the old file left alone', async () => { await new Promise((r) => setTimeout(r, 100)); return text(`${out}.1`).length === rotated; });

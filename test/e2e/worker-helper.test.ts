@@ -46,6 +46,7 @@ function undiciLoad(origin: string) {
  */
 function http2Load(origin: string) {
   const result = { ok: 0, failed: [] as string[], workers: new Set<string>() };
+  let retried = 0;
   let session: http2.ClientHttp2Session | null = null;
   const current = () => {
     if (session && !session.closed && !session.destroyed) return session;
@@ -62,6 +63,12 @@ function http2Load(origin: string) {
     stream.on('response', (headers) => { status = Number(headers[':status']); });
     stream.on('data', (d: Buffer) => { body += d; });
     stream.on('end', () => {
+      // A stream the server never answered was not processed (RFC 9113 §8.7): safe to retry.
+      if (status === 0) {
+        retried++;
+        session = null;
+        return void once().then(resolve);
+      }
       if (status === 200) {
         result.ok++;
         result.workers.add(body.trim());
@@ -79,6 +86,7 @@ function http2Load(origin: string) {
       running = false;
       await Promise.all(loops);
       session?.close();
+      if (retried > 0) console.log(`# http2: ${retried} unprocessed streams retried`);
       return result;
     },
   };
