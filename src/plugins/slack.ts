@@ -109,13 +109,15 @@ export default definePlugin<never, SlackOptions>({
     bus.onAny((envelope) => {
       const line = narrate(envelope);
       if (line === null) return;
-      pending.push(line);
-      if (pending.length > maxPending) {
-        droppedLines += pending.length - maxPending;
-        pending = pending.slice(-maxPending);
-      }
+      keep([...pending, line]);
       schedule(batchMs);
     });
+
+    /** The newest maxPending lines wait; older ones are counted as dropped. */
+    function keep(lines: string[]): void {
+      droppedLines += Math.max(0, lines.length - maxPending);
+      pending = lines.slice(-maxPending);
+    }
 
     function schedule(delayMs: number): void {
       if (timer || posting || stopped) return;
@@ -147,12 +149,8 @@ export default definePlugin<never, SlackOptions>({
         retryMs = 0;
       } catch (error) {
         // Put the lines back in front of any new ones and try again later.
-        pending = [...lines, ...pending];
         droppedLines += dropped;
-        if (pending.length > maxPending) {
-          droppedLines += pending.length - maxPending;
-          pending = pending.slice(-maxPending);
-        }
+        keep([...lines, ...pending]);
         retryMs = Math.min(retryMs ? retryMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
         log(`posting to Slack failed (${(error as Error).message}); retrying in ${retryMs} ms`);
       }

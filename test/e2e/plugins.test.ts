@@ -65,7 +65,7 @@ t.test('a plugin publishes the commands it declared and gets their replies; othe
   const { box } = await withPlugins(t, [fixture('plugins/asks-status.mjs')]);
   await waitFor('the plugin to log the reply', () => readText(box.path('naught.log')).includes('[asker] status: Status, online 1\n'));
   t.match(readText(box.path('naught.log')), '[asker] refused: the plugin asker did not declare cmd.stop in publishes\n');
-  t.same(await pluginStatus(box), [{ name: 'asker', state: 'running', pid: (await pluginStatus(box))[0]!.pid, restarts: 0 }]);
+  t.match(await pluginStatus(box), [{ name: 'asker', state: 'running', pid: Number, restarts: 0 }]);
 });
 
 t.test('a plugin that throws is restarted with back-off; the workers never notice', async (t) => {
