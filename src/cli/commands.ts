@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
-import { createDaemonActor } from '../actors/daemon.js';
 import { createBus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import type { DaemonConfig, Message, PoolEvent } from '../bus/messages.js';
@@ -287,6 +286,9 @@ async function runForeground(io: Io, config: DaemonConfig): Promise<number> {
   // Forked with an IPC channel: tell the parent, in naught's exact shape.
   const tellParent = (message: object) => { process.send?.(message, undefined, undefined, () => {}); };
   try {
+    // Loaded here only: the other commands need none of the daemon's modules, and each
+    // module loaded is start-up time of a command that users run many times a day.
+    const { createDaemonActor } = await import('../actors/daemon.js');
     const daemon = await createDaemonActor({
       bus, config, foreground: true,
       onListening() {
