@@ -147,10 +147,17 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       cwd: server.cwd,
       env: { ...process.env, ...server.env },
       stdio: stdio as ['ignore', 'pipe', 'pipe'],
+      handles: true,
     });
     const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'] });
     master = { child, link, upSince: null };
-    rotator.attach(child.stdout, child.stderr);
+    rotator.attach('stdout', child.stdout);
+    rotator.attach('stderr', child.stderr);
+    child.on('message', (message: unknown, handle: unknown) => {
+      const stream = (message as { output?: unknown } | null)?.output;
+      if (handle instanceof net.Socket && (stream === 'stdout' || stream === 'stderr')) rotator.attach(stream, handle);
+      else if (handle instanceof net.Socket) handle.destroy();
+    });
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };
     bus.publish({ type: 'cmd.boot', config: server, firstBoot, output });
     child.on('exit', (code, signal) => {

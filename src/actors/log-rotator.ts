@@ -1,10 +1,11 @@
 // Owns the log files: naught.log (written by the event-log actor) and the workers' stdout
-// and stderr. Worker output is data, not messages: it arrives on the master's stdout and
-// stderr pipes and streams into the files with back-pressure. Failures, recoveries and
-// rotations are messages; `cmd.reopen-logs` (naught reopen-logs, SIGUSR2) reopens all.
+// and stderr. Worker output is data, not messages: it arrives on each worker's own pipes
+// (handed over by the master) and on the master's, and streams into the files with
+// back-pressure, a line at a time per pipe. Failures, recoveries and rotations are
+// messages; `cmd.reopen-logs` (naught reopen-logs, SIGUSR2) reopens all.
 import type { Readable, Writable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
-import type { DaemonConfig, LogName } from '../bus/messages.js';
+import type { DaemonConfig, LogName, WorkerStreamName } from '../bus/messages.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
 import { LogSink } from '../logs/log-sink.js';
@@ -12,8 +13,8 @@ import { LogSink } from '../logs/log-sink.js';
 export interface LogRotator {
   /** Where naught.log lines go: a file, our stderr (`-` in the foreground) or nowhere. */
   eventSink: Writable | null;
-  /** Streams a master's output into the files; called again for each new master. */
-  attach(stdout: Readable | null, stderr: Readable | null): void;
+  /** Streams one pipe (a worker's or the master's) into its file until the pipe ends. */
+  attach(stream: WorkerStreamName, source: Readable | null): void;
   close(): Promise<void>;
 }
 
@@ -31,9 +32,12 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
   });
   return {
     eventSink: events ?? (logTarget(config.log).kind === 'inherit' && foreground ? process.stderr : null),
-    attach(out, err) {
-      if (out && stdout) out.pipe(new LineFramer()).pipe(stdout, { end: false });
-      if (err && stderr) err.pipe(new LineFramer()).pipe(stderr, { end: false });
+    attach(stream, source) {
+      const sink = stream === 'stdout' ? stdout : stderr;
+      if (!source) return;
+      if (!sink) return void source.resume();
+      source.on('error', () => {}); // a worker's end going away is its 'end'
+      source.pipe(new LineFramer()).pipe(sink, { end: false });
     },
     async close() {
       off();

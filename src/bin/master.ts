@@ -2,6 +2,9 @@
 // the master actor. Exit status 0: stopped as asked; MASTER_BOOT_FAILED: the first
 // workers never came online; anything else is a crash the daemon recovers from.
 import cluster from 'node:cluster';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { WorkerStreamName } from '../bus/messages.js';
 import { createBus } from '../bus/bus.js';
 import { openParentPipe } from '../bus/fd3.js';
 import { createLink } from '../bus/link.js';
@@ -25,7 +28,7 @@ createMasterActor({
   setup({ config, output: modes }) {
     process.chdir(config.cwd);
     Object.assign(process.env, config.env);
-    output = createWorkerOutput(modes);
+    output = createWorkerOutput(modes, handOverToDaemon);
     cluster.setupPrimary({ exec: config.script, args: config.args, silent: true });
   },
   configure({ env, cwd }) {
@@ -45,6 +48,17 @@ createMasterActor({
     setTimeout(() => process.exit(code), 1000).unref();
   },
 });
+
+/**
+ * Sends a worker's pipe to the daemon over the IPC channel it gave us for this alone.
+ * Called in the tick of the fork, before the worker can have written anything: our end
+ * stops reading first, since Node keeps reading a sent pipe (into nothing) until the
+ * daemon acknowledges it, and holds a second one back until then.
+ */
+function handOverToDaemon(stream: WorkerStreamName, source: Readable): void {
+  (source as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
+  process.send?.({ output: stream }, source as Socket, {}, () => {});
+}
 
 // Without a daemon nobody can stop us: stop the workers rather than orphan them.
 void link.closed.then(() => {

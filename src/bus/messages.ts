@@ -12,6 +12,7 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
+export type WorkerStreamName = 'stdout' | 'stderr';
 
 export type WorkerState = 'booting' | 'online' | 'dying' | 'new_online';
 export type Counts = Record<WorkerState, number>;
