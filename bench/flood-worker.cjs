@@ -1,6 +1,7 @@
 // Bench worker, runnable by Node 8 (for naught 1.6.0) and by Node 20 alike: writes
 // MEGABYTES of numbered lines to stdout as fast as the pipe takes them, then
-// `w<N> done <lines>`. EXIT_WHEN_DONE=1 (the plain-redirect baseline) exits afterwards.
+// `w<N> done <lines> <ms when the first line was written>`. EXIT_WHEN_DONE=1 (the
+// plain-redirect baseline) exits afterwards.
 var http = require('http');
 var total = Number(process.env.MEGABYTES) * 1024 * 1024;
 var tag = 'w' + process.env.NAUGHT_WORKER;
@@ -10,6 +11,7 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
   if (process.send) process.send('online');
   var written = 0;
   var i = 0;
+  var startedAt = Date.now();
   function batch() {
     while (written < total) {
       var chunk = '';
@@ -17,7 +19,9 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
       written += chunk.length;
       if (!process.stdout.write(chunk)) return process.stdout.once('drain', batch);
     }
-    process.stdout.write(tag + ' done ' + i + '\n', function () {
+    process.stdout.write(tag + ' done ' + i + ' ' + startedAt + '\n', function () {
+      // Tells the bench to start looking for the last line on disk, without scanning 200 MB.
+      require('fs').writeFileSync(tag + '.written', '');
       if (process.env.EXIT_WHEN_DONE) process.exit(0);
     });
   }

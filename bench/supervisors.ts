@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, median, printTable, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
-import { children, cpuSeconds, rss } from './lib/proc.js';
+import { children, cpuSeconds, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -60,7 +60,7 @@ async function serve(sup: Supervisor, workers: number) {
 }
 
 // Without plugins, the daemon's only child is the cluster master, in both supervisors.
-const master = (daemon: number) => children(daemon)[0]!;
+const master = masterOf;
 
 type Load = ReturnType<typeof load>;
 function load(port: number, keepAlive: boolean, seconds: number) {

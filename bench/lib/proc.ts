@@ -21,11 +21,28 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** Child pids, from /proc (cheap enough to poll), else from ps. */
 export function children(pid: number): number[] {
   try {
-    const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
-    return out.split('\n').map((s) => Number(s.trim())).filter(Boolean);
+    const pids = fs.readdirSync(`/proc/${pid}/task`).flatMap((task) => fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' '));
+    return pids.map(Number).filter(Boolean);
   } catch {
-    return [];
+    try {
+      const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+      return out.split('\n').map((s) => Number(s.trim())).filter(Boolean);
+    } catch {
+      return [];
+    }
   }
 }
+
+export function commandLine(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** The supervisor's master process: the daemon's child that runs a master.js (ours and naught 1.6 alike). */
+export const masterOf = (daemon: number): number => children(daemon).find((pid) => /master\.js/.test(commandLine(pid))) ?? 0;

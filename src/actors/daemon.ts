@@ -14,6 +14,7 @@ import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
 import type { DaemonConfig, Envelope, MessageType, OutputMode, PoolEvent, ServerConfig } from '../bus/messages.js';
+import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_BOOT_FAILED } from '../supervision.js';
@@ -196,6 +197,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     stopEventLog();
     await tracer?.close();
     await rotator.close();
+    await finishCompressing();
     // Clients that saw Shutdown wait for this close: by now naught.log is complete.
     for (const client of clients) client.close();
     finish(code);

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import { compress } from './compressor.js';
 import { archiveName } from './log-file.js';
 
 export interface LogSinkOptions {
@@ -118,8 +117,7 @@ export class LogSink extends Writable {
     await fs.promises.mkdir(dir, { recursive: true });
     await (await fs.promises.open(this.options.path, 'a')).close();
     const base = path.basename(this.options.path);
-    // rotating-file-stream renames; we gzip, at level 1: several times faster than the
-    // default level, which on a small machine competed with the workers for the CPU.
+    // rotating-file-stream renames; our compressor gzips, at a lower priority.
     const file = createStream(
       (time, index = 1) => (time === null ? base : archiveName(this.options.path, new Date(this.archiveStamp(time, index)))),
       { path: dir, size: `${Math.max(1, Math.floor(this.options.maxSize))}B` },
@@ -195,17 +193,14 @@ export class LogSink extends Writable {
   }
 
   private async compress(renamed: string): Promise<void> {
-    const archive = `${renamed}.gz`;
     try {
-      await pipeline(fs.createReadStream(renamed), zlib.createGzip({ level: 1 }), fs.createWriteStream(archive));
-      await fs.promises.rm(renamed);
+      await compress(renamed);
     } catch (error) {
       // The rotated lines stay in the uncompressed file; say so (once) rather than lose them.
-      await fs.promises.rm(archive, { force: true }).catch(() => {});
       this.report(new Error(`could not compress ${renamed}: ${(error as Error).message}`));
       return;
     }
-    this.options.onRotated?.(archive);
+    this.options.onRotated?.(`${renamed}.gz`);
     await this.pruneArchives();
   }
 

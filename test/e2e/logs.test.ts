@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import { fixture } from '../helpers/paths.js';
 import { archives, wholeLog } from '../helpers/logs.js';
-import { freePort, Sandbox, waitFor } from '../helpers/naught.js';
+import { descendants, freePort, isAlive, Sandbox, waitFor } from '../helpers/naught.js';
 
 const LINES = 3000;
 
@@ -39,4 +39,34 @@ t.test('logs rotate by size into gzipped archives named as naught did, losing an
   t.notOk(fs.readdirSync(box.dir).some((f) => /^stdout-\d+\.log$/.test(f)), 'no uncompressed archive is left');
   const events = fs.readFileSync(box.path('naught.log'), 'utf8');
   t.match(events, /^Bootup\./, 'naught.log is not rotated by worker output');
+});
+
+t.test('archives are compressed by a child of the daemon at a lower priority, which stop waits for', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  const start = await box.naught(['start', '--max-log-size', '50000', fixture('logs-lines.cjs')], { PORT: String(port), LINES: String(LINES) });
+  t.equal(start.code, 0);
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : box.naught(['stop', '--timeout', '1'])));
+  const daemon = Number(fs.readFileSync(box.path('naught.pid'), 'utf8'));
+  // It stays a few seconds after its last archive, so that a flood does not start one per file.
+  const compressor = await waitFor('the compressor process', () => descendants(daemon).find((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('compressor.js');
+    } catch {
+      return false;
+    }
+  }));
+  const niceness = () => {
+    const stat = fs.readFileSync(`/proc/${compressor}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  // It lowers its own priority first thing, once Node has started.
+  t.equal(await waitFor('niceness 10', () => niceness() === 10 || null, 5000), true, 'it runs at niceness 10');
+  await waitFor('an archive', () => archives(box.dir, 'stdout', '.log').length > 0 || null);
+  const stop = await box.naught(['stop']);
+  stopped = true;
+  t.equal(stop.code, 0);
+  t.notOk(isAlive(compressor), 'stop leaves no compressor behind');
+  t.notOk(fs.readdirSync(box.dir).some((f) => /^stdout-\d+\.log$/.test(f)), 'and no uncompressed archive');
 });

@@ -1,0 +1,74 @@
+// Gzips rotated log files in a child process at a lower CPU priority (bin/compressor.ts),
+// one file at a time, for every log file of this process. Under a log flood the workers
+// and the writing of new lines come first; the archives follow when there is CPU to spare.
+// The child starts at the first rotation and ends after a while without work, so an idle
+// daemon holds no extra process. A compressor that dies fails its files, and the next
+// rotation starts a new one.
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ENTRY = fileURLToPath(new URL('../bin/compressor.js', import.meta.url));
+const LINGER_MS = 5000;
+
+interface Job { resolve(): void; reject(error: Error): void }
+
+let child: ChildProcess | null = null;
+/** Files sent to the child and not yet answered, in the order it answers them. */
+let pending: Job[] = [];
+let lingerTimer: NodeJS.Timeout | null = null;
+
+/** Gzips `file` into `file.gz` and removes `file`; rejects with the reason it could not. */
+export function compress(file: string): Promise<void> {
+  if (file.includes('\n')) return Promise.reject(new Error('a file name with a line break cannot be sent to the compressor'));
+  return new Promise((resolve, reject) => {
+    if (lingerTimer) clearTimeout(lingerTimer);
+    lingerTimer = null;
+    const compressor = child ?? startCompressor();
+    holdAlive(compressor, true);
+    pending.push({ resolve, reject });
+    compressor.stdin!.write(`${file}\n`);
+  });
+}
+
+/** Resolves once the files sent so far are compressed (or failed) and the child is gone. */
+export function finishCompressing(): Promise<void> {
+  const compressor = child;
+  if (!compressor) return Promise.resolve();
+  holdAlive(compressor, true);
+  return new Promise((resolve) => {
+    compressor.once('close', () => resolve());
+    compressor.stdin!.end();
+  });
+}
+
+function startCompressor(): ChildProcess {
+  const started = spawn(process.execPath, [ENTRY], { stdio: ['pipe', 'pipe', 'ignore'] });
+  child = started;
+  const jobs: Job[] = [];
+  pending = jobs;
+  const fail = (why: string) => {
+    if (child === started) child = null;
+    for (const job of jobs.splice(0)) job.reject(new Error(why));
+  };
+  started.on('error', (error) => fail(`the compressor could not run: ${error.message}`));
+  started.on('exit', (code, signal) => fail(`the compressor exited (${signal ?? `code ${code}`})`));
+  started.stdin!.on('error', () => {}); // it died: 'exit' fails its files
+  readline.createInterface({ input: started.stdout!, crlfDelay: Infinity }).on('line', (answer) => {
+    const job = jobs.shift();
+    if (answer === 'ok') job?.resolve();
+    else job?.reject(new Error(answer.replace(/^error /, '')));
+    if (jobs.length > 0 || child !== started) return;
+    holdAlive(started, false);
+    lingerTimer = setTimeout(() => started.stdin!.end(), LINGER_MS).unref();
+  });
+  return started;
+}
+
+/** Files in the works keep this process alive; an idle, lingering compressor does not. */
+function holdAlive(compressor: ChildProcess, hold: boolean): void {
+  for (const handle of [compressor, compressor.stdin, compressor.stdout] as unknown as { ref?(): void; unref?(): void }[]) {
+    if (hold) handle.ref?.();
+    else handle.unref?.();
+  }
+}

@@ -1,0 +1,36 @@
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { compress, finishCompressing } from '../../src/logs/compressor.js';
+
+t.teardown(() => finishCompressing());
+
+t.test('gzips a file into FILE.gz and removes the file, several queued at once', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const files = [1, 2, 3].map((n) => {
+    const file = path.join(dir, `out-${n}.log`);
+    fs.writeFileSync(file, `line of file ${n}\n`.repeat(10_000 * n));
+    return file;
+  });
+  await Promise.all(files.map((file) => compress(file)));
+  files.forEach((file, i) => {
+    t.notOk(fs.existsSync(file), `${path.basename(file)} is gone`);
+    t.equal(zlib.gunzipSync(fs.readFileSync(`${file}.gz`)).toString(), `line of file ${i + 1}\n`.repeat(10_000 * (i + 1)), 'its archive holds every line');
+  });
+});
+
+t.test('a file it cannot read fails with the reason, leaves no archive, and the next file still works', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const missing = path.join(dir, 'missing.log');
+  await t.rejects(compress(missing), { message: /ENOENT: no such file or directory, open '.*missing\.log'/ });
+  t.notOk(fs.existsSync(`${missing}.gz`), 'no partial archive');
+  const file = path.join(dir, 'present.log');
+  fs.writeFileSync(file, 'still here\n');
+  await compress(file);
+  t.equal(zlib.gunzipSync(fs.readFileSync(`${file}.gz`)).toString(), 'still here\n');
+  await t.rejects(compress(path.join(dir, 'a\nb.log')), { message: 'a file name with a line break cannot be sent to the compressor' });
+});
