@@ -17,7 +17,7 @@ export interface SlackOptions {
   label?: string;
   /** How long to gather a burst into one post. */
   batchMs?: number;
-  /** The least time between two posts (Slack allows about one a second). */
+  /** The least time from the end of one post to the start of the next (Slack allows about one a second). */
   minIntervalMs?: number;
   /** Lines kept while the webhook fails; older ones are dropped and counted beyond this. */
   maxPendingLines?: number;
@@ -139,7 +139,6 @@ export default definePlugin<never, SlackOptions>({
       droppedLines = 0;
       const text = [`[${label}] ${lines.join('\n')}`, ...(dropped ? [`(${dropped} earlier messages were dropped while Slack was unreachable)`] : [])].join('\n');
       const body = JSON.stringify({ text, ...(channel ? { channel } : {}), ...(username ? { username } : {}) });
-      lastPostAt = Date.now();
       try {
         const response = await fetch(webhookUrl!, {
           method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(requestTimeoutMs),
@@ -153,6 +152,9 @@ export default definePlugin<never, SlackOptions>({
         keep([...lines, ...pending]);
         retryMs = Math.min(retryMs ? retryMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
         log(`posting to Slack failed (${(error as Error).message}); retrying in ${retryMs} ms`);
+      } finally {
+        // Counted from the end: a slow request must not let the next one arrive too soon.
+        lastPostAt = Date.now();
       }
     }
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fixture } from '../helpers/paths.js';
 import { bootLines, descendants, freePort, lines, readText, Sandbox, waitFor } from '../helpers/naught.js';
 
-interface Post { method: string; url: string; contentType: string; body: Record<string, unknown> }
+interface Post { method: string; url: string; contentType: string; body: Record<string, unknown>; at: number }
 
 /** Stands in for Slack on 127.0.0.1; `answer` decides each request's fate by its number. */
 async function fakeSlack(t: Test, answer: (n: number) => number | 'hang' = () => 200) {
@@ -16,7 +16,7 @@ async function fakeSlack(t: Test, answer: (n: number) => number | 'hang' = () =>
     let raw = '';
     req.on('data', (d: Buffer) => { raw += d; });
     req.on('end', () => {
-      const post = { method: req.method!, url: req.url!, contentType: req.headers['content-type'] ?? '', body: JSON.parse(raw) as Record<string, unknown> };
+      const post = { method: req.method!, url: req.url!, contentType: req.headers['content-type'] ?? '', body: JSON.parse(raw) as Record<string, unknown>, at: Date.now() };
       posts.push(post);
       const fate = answer(posts.length);
       if (fate === 'hang') return void hanging.push(res);
@@ -100,4 +100,33 @@ t.test('a master restart is posted; a missing webhook URL stops the plugin once'
   t.equal(run.code, 0, 'the server runs without its notifier');
   await waitFor('the plugin to give up', async () => (await bare.naught(['status'])).stdout.includes('plugin naught/plugins/slack: failed, restarts 0'));
   t.match(readText(bare.path('naught.log')), /^The plugin slack cannot run as configured: set NAUGHT_SLACK_WEBHOOK_URL \(or the webhookUrl option\) to the incoming webhook's URL$/m);
+});
+
+t.test('posts are at least minIntervalMs apart, however fast the lines come', async (t) => {
+  const slack = await fakeSlack(t);
+  const { box } = await withSlack(t, slack.url, { batchMs: 1000, minIntervalMs: 3000 });
+  t.equal((await box.naught(['deploy'])).code, 0);
+  await waitFor('the first post', () => slack.posts.length === 1);
+  t.equal((await box.naught(['deploy'])).code, 0);
+  await waitFor('the second post', () => slack.posts.length === 2, 15_000);
+  const gap = slack.posts[1]!.at - slack.posts[0]!.at;
+  t.ok(gap >= 3000, `the second post waited for the interval (${gap} ms after the first)`);
+  t.match(slack.posts[1]!.body.text, /^\[test\] Deploy started: replacing 1 worker\.\nDeploy done in \d+\.\d s: 1 worker online\.$/, 'and carries the second deploy whole');
+});
+
+t.test('while Slack is down only the newest maxPendingLines wait; the rest are counted, not kept', async (t) => {
+  let down = true;
+  const slack = await fakeSlack(t, () => (down ? 500 : 200));
+  const { box } = await withSlack(t, slack.url, { batchMs: 0, minIntervalMs: 0, maxPendingLines: 3 });
+  for (let i = 0; i < 3; i++) t.equal((await box.naught(['deploy'])).code, 0, `deploy ${i + 1} while Slack is down`);
+  await waitFor('a failed post', () => slack.posts.length >= 1);
+  down = false;
+  await waitFor('a delivery', () => slack.delivered.length >= 1, 15_000);
+  const text = slack.delivered[0]!.body.text as string;
+  const [first, ...rest] = text.split('\n');
+  t.match(first, /^\[test\] /, 'one post');
+  const kept = [first!.replace(/^\[test\] /, ''), ...rest.slice(0, -1)];
+  t.equal(kept.length, 3, 'three lines kept');
+  t.match(kept.at(-1), /^Deploy done in \d+\.\d s: 1 worker online\.$/, 'the newest line last');
+  t.match(rest.at(-1), /^\(3 earlier messages were dropped while Slack was unreachable\)$/, 'six lines in all: three dropped, and said so');
 });

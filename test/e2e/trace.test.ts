@@ -114,6 +114,19 @@ t.test('a trace rotates by --max-log-size; every archive reads alone and nothing
   t.equal(new Set(seqs).size, seqs.length, 'no message twice');
 });
 
+t.test('--max-log-files keeps only the newest trace archives too', async (t) => {
+  const { box } = await tracing(t, ['--max-log-size', '3000', '--max-log-files', '2']);
+  for (let i = 0; i < 4; i++) t.equal((await box.naught(['deploy'])).code, 0);
+  t.equal((await box.naught(['stop'])).code, 0);
+  const stamps = (prefix: string) => fs.readdirSync(box.dir).filter((f) => new RegExp(`^${prefix}-\\d{13,}\\.(bin|log)\\.gz$`).test(f));
+  const archives = stamps('trace');
+  t.equal(archives.length, 2, `two trace archives kept: ${archives.join(', ')}`);
+  // What rotated away is gone; what is kept is the end of the story, read by naught trace.
+  const last = await box.naught(['trace', '--type', 'pool.event', 'trace.bin'], UTC);
+  t.equal(last.code, 0);
+  t.match(last.stdout.trimEnd().split('\n').at(-1), /daemon → pool\.event {2}event=Shutdown /);
+});
+
 t.test('trace --follow: several followers see the story live and exit 0 when the daemon stops', async (t) => {
   const { box } = await tracing(t);
   const followers = [box.spawn(['trace', '--follow'], UTC), box.spawn(['trace', '--follow', '--type', 'pool.event'], UTC)];
