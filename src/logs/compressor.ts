@@ -38,8 +38,14 @@ export function finishCompressing(): Promise<void> {
   holdAlive(compressor, true);
   return new Promise((resolve) => {
     compressor.once('close', () => resolve());
-    compressor.stdin!.end();
+    retire(compressor);
   });
+}
+
+/** Lets it finish what it has; a file that comes later starts a new compressor. */
+function retire(compressor: ChildProcess): void {
+  if (child === compressor) child = null;
+  compressor.stdin!.end();
 }
 
 function startCompressor(): ChildProcess {
@@ -52,15 +58,16 @@ function startCompressor(): ChildProcess {
     for (const job of jobs.splice(0)) job.reject(new Error(why));
   };
   started.on('error', (error) => fail(`the compressor could not run: ${error.message}`));
-  started.on('exit', (code, signal) => fail(`the compressor exited (${signal ?? `code ${code}`})`));
-  started.stdin!.on('error', () => {}); // it died: 'exit' fails its files
+  // 'close', not 'exit': its last answers may still be in the pipe when it exits.
+  started.on('close', (code, signal) => fail(`the compressor exited (${signal ?? `code ${code}`})`));
+  started.stdin!.on('error', () => {}); // it died: 'close' fails its files
   readline.createInterface({ input: started.stdout!, crlfDelay: Infinity }).on('line', (answer) => {
     const job = jobs.shift();
     if (answer === 'ok') job?.resolve();
     else job?.reject(new Error(answer.replace(/^error /, '')));
     if (jobs.length > 0 || child !== started) return;
     holdAlive(started, false);
-    lingerTimer = setTimeout(() => started.stdin!.end(), LINGER_MS).unref();
+    lingerTimer = setTimeout(() => retire(started), LINGER_MS).unref();
   });
   return started;
 }

@@ -34,3 +34,17 @@ t.test('a file it cannot read fails with the reason, leaves no archive, and the 
   t.equal(zlib.gunzipSync(fs.readFileSync(`${file}.gz`)).toString(), 'still here\n');
   await t.rejects(compress(path.join(dir, 'a\nb.log')), { message: 'a file name with a line break cannot be sent to the compressor' });
 });
+
+t.test('a file sent after the compressor was told to finish starts a new one', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const first = path.join(dir, 'first.log');
+  const second = path.join(dir, 'second.log');
+  fs.writeFileSync(first, 'one\n');
+  fs.writeFileSync(second, 'two\n');
+  await compress(first);
+  const finished = finishCompressing();
+  await compress(second);
+  await finished;
+  t.equal(zlib.gunzipSync(fs.readFileSync(`${second}.gz`)).toString(), 'two\n', 'compressed, not failed with the finishing one');
+});
