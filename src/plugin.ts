@@ -2,14 +2,14 @@
 // its own host process: it hears every message in the catalogue and may publish the
 // commands it declares. See the README's "Plugins" section.
 import type { Handler, Unsubscribe } from './bus/bus.js';
-import type { Envelope, MessageOf, MessageType } from './bus/messages.js';
+import { CONTROL_COMMANDS, type ControlCommand, type Envelope, type MessageOf, type MessageType } from './bus/messages.js';
 
 export type { Envelope, Message, MessageOf, MessageType, PoolEvent, PoolEventName, Counts, NoticeCode } from './bus/messages.js';
 export type { Handler, Unsubscribe };
 
-/** The commands a plugin may declare and publish. */
-export const PLUGIN_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs'] as const;
-export type PluginCommand = (typeof PLUGIN_COMMANDS)[number];
+/** The commands a plugin may declare and publish: those any control client may send. */
+export const PLUGIN_COMMANDS = CONTROL_COMMANDS;
+export type PluginCommand = ControlCommand;
 
 /** A command as a plugin writes it: the request id is added for it. */
 export type CommandInput<T extends PluginCommand> = Omit<MessageOf<T>, 'requestId'>;

@@ -13,7 +13,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import type { DaemonConfig, Envelope, MessageType, OutputMode, PoolEvent, ServerConfig } from '../bus/messages.js';
+import { CONTROL_COMMANDS, type DaemonConfig, type Envelope, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
@@ -24,8 +24,9 @@ import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
-const FOR_MASTER: MessageType[] = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'];
-const CLIENT_COMMANDS: MessageType[] = [...FOR_MASTER, 'cmd.reopen-logs'];
+const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
+/** The log rotator answers reopen-logs; the master, the rest. */
+const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs');
 /** An answer to one request: only its asker gets it. */
 const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope.msg.type.startsWith('cmd.');
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */

@@ -25,7 +25,7 @@ export interface PluginSupervisor {
 
 interface Running {
   spec: PluginSpec;
-  info: PluginInfo;
+  info: Omit<PluginInfo, 'pid'>;
   child: ChildProcess | null;
   link: Link | null;
   declared: Set<MessageType>;
@@ -38,7 +38,7 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
   const { bus } = deps;
   let stopping = false;
   const plugins: Running[] = deps.plugins.map((spec) => ({
-    spec, info: { module: spec.module, name: null, state: 'starting', pid: null, restarts: 0 },
+    spec, info: { module: spec.module, name: null, state: 'starting', restarts: 0 },
     child: null, link: null, declared: new Set(), failures: 0, readySince: null, timer: null,
   }));
   const notice = (code: 'PLUGIN_FAILED' | 'PLUGIN_DIED', message: string) => bus.publish({ type: 'notice', code, message });
@@ -51,7 +51,6 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
       cwd: deps.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     plugin.child = child;
-    plugin.info.pid = child.pid ?? null;
     const refusedTypes = new Set<string>();
     const link = createLink(bus, pipe, {
       name: 'daemon',
@@ -88,7 +87,6 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
   function hostExited(plugin: Running, code: number | null, signal: NodeJS.Signals | null): void {
     plugin.child = null;
     plugin.link = null;
-    plugin.info.pid = null;
     if (stopping) return;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (code === PLUGIN_CONFIG_FAILED) {
@@ -106,7 +104,7 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
   }
 
   return {
-    list: () => plugins.map((plugin) => ({ ...plugin.info })),
+    list: () => plugins.map((plugin) => ({ ...plugin.info, pid: plugin.child?.pid ?? null })),
     async close() {
       stopping = true;
       await Promise.all(plugins.map(async (plugin) => {

@@ -15,6 +15,7 @@ try {
   // Not allowed here: compress at the daemon's priority.
 }
 
+// A partial archive left by a failure is removed by the daemon's side, which also sees a kill.
 for await (const file of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const archive = `${file}.gz`;
   try {
@@ -23,7 +24,6 @@ for await (const file of readline.createInterface({ input: process.stdin, crlfDe
     await fs.promises.rm(file);
     process.stdout.write('ok\n');
   } catch (error) {
-    await fs.promises.rm(archive, { force: true }).catch(() => {});
     process.stdout.write(`error ${(error as Error).message.replace(/\n/g, ' ')}\n`);
   }
 }

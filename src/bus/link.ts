@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
-import type { Envelope, MessageType } from './messages.js';
+import type { Envelope, Message, MessageType } from './messages.js';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const WANT_ALL = '*';
@@ -123,10 +123,15 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     lastHeard = Date.now();
     const msg = envelope.msg;
     if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
-    else if (msg.type === 'link.ping') enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.pong', n: msg.n } });
+    else if (msg.type === 'link.ping') sendControl({ type: 'link.pong', n: msg.n });
     else if (msg.type === 'link.pong') return;
     else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
     else deliver(envelope);
+  }
+
+  /** The link's own frames (hello, ping, pong): from this end, never on a bus. */
+  function sendControl(msg: Extract<Message, { type: 'link.hello' | 'link.ping' | 'link.pong' }>): void {
+    enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg });
   }
 
   /** A handler's throw is its own fault, not the frame's: it surfaces as uncaught, and the link reads on. */
@@ -185,7 +190,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     }
     if (wanted(envelope)) enqueue(envelope);
   }));
-  enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.hello', name: options.name, wants: [...options.wants] } });
+  sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
   let lastHeard = Date.now();
   let pings = 0;
   const heartbeat = options.heartbeat ? setInterval(() => {
@@ -193,7 +198,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (Date.now() - lastHeard > timeoutMs) {
       close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${timeoutMs} ms`));
     } else {
-      enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg: { type: 'link.ping', n: ++pings } });
+      sendControl({ type: 'link.ping', n: ++pings });
     }
   }, options.heartbeat.intervalMs) : null;
   heartbeat?.unref();

@@ -11,6 +11,10 @@ export const POOL_EVENTS = [
 ] as const;
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
+/** The commands a control client (the CLI, a plugin) may send the daemon. */
+export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs'] as const;
+export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
 export type WorkerStreamName = 'stdout' | 'stderr';
 

@@ -5,6 +5,7 @@
 // daemon holds no extra process. A compressor that dies fails its files, and the next
 // rotation starts a new one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -18,9 +19,21 @@ let child: ChildProcess | null = null;
 let pending: Job[] = [];
 let lingerTimer: NodeJS.Timeout | null = null;
 
-/** Gzips `file` into `file.gz` and removes `file`; rejects with the reason it could not. */
-export function compress(file: string): Promise<void> {
-  if (file.includes('\n')) return Promise.reject(new Error('a file name with a line break cannot be sent to the compressor'));
+/**
+ * Gzips `file` into `file.gz` and removes `file`; rejects with the reason it could not,
+ * leaving `file` as it was and no partial `file.gz` (a killed compressor cannot clean up).
+ */
+export async function compress(file: string): Promise<void> {
+  if (file.includes('\n')) throw new Error('a file name with a line break cannot be sent to the compressor');
+  try {
+    await sendToCompressor(file);
+  } catch (error) {
+    await fs.promises.rm(`${file}.gz`, { force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+function sendToCompressor(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (lingerTimer) clearTimeout(lingerTimer);
     lingerTimer = null;

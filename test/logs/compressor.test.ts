@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { descendants, readText, waitFor } from '../helpers/naught.js';
 import { compress, finishCompressing } from '../../src/logs/compressor.js';
 
 t.teardown(() => finishCompressing());
@@ -47,4 +49,23 @@ t.test('a file sent after the compressor was told to finish starts a new one', a
   await compress(second);
   await finished;
   t.equal(zlib.gunzipSync(fs.readFileSync(`${second}.gz`)).toString(), 'two\n', 'compressed, not failed with the finishing one');
+});
+
+t.test('a compressor killed mid-file fails that file, which stays whole, and the next file starts a new one', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const big = path.join(dir, 'big.log');
+  const content = randomBytes(30 * 1024 * 1024); // incompressible: it takes a while
+  fs.writeFileSync(big, content);
+  const pending = compress(big);
+  const compressor = await waitFor('the compressor process', () => descendants(process.pid)
+    .find((pid) => readText(`/proc/${pid}/cmdline`).includes('compressor.js')), 5000);
+  process.kill(compressor, 'SIGKILL');
+  await t.rejects(pending, { message: 'the compressor exited (SIGKILL)' });
+  t.ok(fs.readFileSync(big).equals(content), 'the file is untouched');
+  t.notOk(fs.existsSync(`${big}.gz`), 'and its partial archive is gone');
+  const next = path.join(dir, 'next.log');
+  fs.writeFileSync(next, 'next\n');
+  await compress(next);
+  t.equal(zlib.gunzipSync(fs.readFileSync(`${next}.gz`)).toString(), 'next\n');
 });
