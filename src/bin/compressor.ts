@@ -8,12 +8,7 @@ import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
-try {
-  // Before the first zlib call: the thread pool's threads inherit it where priority is per thread.
-  os.setPriority(10);
-} catch {
-  // Not allowed here: compress at the daemon's priority.
-}
+lowerPriority(10);
 
 // A partial archive left by a failure is removed by the daemon's side, which also sees a kill.
 for await (const file of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
@@ -25,5 +20,26 @@ for await (const file of readline.createInterface({ input: process.stdin, crlfDe
     process.stdout.write('ok\n');
   } catch (error) {
     process.stdout.write(`error ${(error as Error).message.replace(/\n/g, ' ')}\n`);
+  }
+}
+
+/**
+ * Lowers this process's CPU priority. On Linux a priority belongs to a thread, and Node
+ * starts its thread pool (which runs zlib) while it loads modules, before any code here
+ * runs: so each thread is lowered, not only the main one.
+ */
+function lowerPriority(niceness: number): void {
+  let threads: number[] = [];
+  try {
+    threads = fs.readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // No /proc: a priority here belongs to the whole process.
+  }
+  for (const id of [0, ...threads]) {
+    try {
+      os.setPriority(id, niceness);
+    } catch {
+      // Not allowed here: compress at the daemon's priority.
+    }
   }
 }

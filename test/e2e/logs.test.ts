@@ -59,12 +59,14 @@ t.test('archives are compressed by a child of the daemon at a lower priority, wh
       return false;
     }
   }));
-  const niceness = () => {
-    const stat = fs.readFileSync(`/proc/${compressor}/stat`, 'utf8');
+  // Every thread's: on Linux a priority is per thread, and zlib runs in Node's thread pool.
+  const niceness = () => fs.readdirSync(`/proc/${compressor}/task`).map((thread) => {
+    const stat = fs.readFileSync(`/proc/${compressor}/task/${thread}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  };
-  // It lowers its own priority first thing, once Node has started.
-  t.equal(await waitFor('niceness 10', () => niceness() === 10 || null, 5000), true, 'it runs at niceness 10');
+  });
+  // It lowers its priority first thing, once Node has started.
+  await waitFor('niceness 10', () => niceness().every((n) => n === 10) || null, 5000).catch(() => {});
+  t.same(niceness().filter((n) => n !== 10), [], 'every thread of it runs at niceness 10');
   // By name only: an archive being written does not read yet.
   await waitFor('an archive', () => fs.readdirSync(box.dir).some((f) => /^stdout-\d+\.log\.gz$/.test(f)) || null);
   const stop = await box.naught(['stop']);
