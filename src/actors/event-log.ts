@@ -1,10 +1,10 @@
 // Renders the bus story into naught.log: one line per pool event (replies included), in
 // naught's printed form, and each notice as its sentence.
 import type { Bus } from '../bus/bus.js';
-import type { Writable } from 'node:stream';
+import type { TextSink } from './log-rotator.js';
 import { formatEvent } from '../cli/format.js';
 
-export function createEventLogActor(deps: { bus: Bus; sink: Writable | null }): () => void {
+export function createEventLogActor(deps: { bus: Bus; sink: TextSink | null }): () => void {
   const { bus, sink } = deps;
   if (sink === null) return () => {};
   const write = (line: string) => { sink.write(line + '\n'); };

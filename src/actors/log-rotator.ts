@@ -3,16 +3,18 @@
 // (handed over by the master) and on the master's, and streams into the files with
 // back-pressure, a line at a time per pipe. Failures, recoveries and rotations are
 // messages; `cmd.reopen-logs` (naught reopen-logs, SIGUSR2) reopens all.
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import type { DaemonConfig, LogName, WorkerStreamName } from '../bus/messages.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
 import { LogSink } from '../logs/log-sink.js';
 
+export interface TextSink { write(text: string): unknown }
+
 export interface LogRotator {
   /** Where naught.log lines go: a file, our stderr (`-` in the foreground) or nowhere. */
-  eventSink: Writable | null;
+  eventSink: TextSink | null;
   /** Streams one pipe (a worker's or the master's) into its file until the pipe ends. */
   attach(stream: WorkerStreamName, source: Readable | null): void;
   close(): Promise<void>;
@@ -37,7 +39,16 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
       if (!source) return;
       if (!sink) return void source.resume();
       source.on('error', () => {}); // a worker's end going away is its 'end'
-      source.pipe(new LineFramer()).pipe(sink, { end: false });
+      const lines = new LineFramer();
+      const resume = () => source.resume();
+      source.on('data', (chunk: Buffer) => {
+        const group = lines.take(chunk);
+        if (group.length > 0 && !sink.write(group)) {
+          source.pause();
+          sink.onDrain(resume);
+        }
+      });
+      source.on('end', () => sink.write(lines.end()));
     },
     async close() {
       off();

@@ -25,7 +25,7 @@ export async function createTracerActor(deps: { bus: Bus; file: string; maxSize:
   });
   let dropped = 0;
   const off = bus.onAny((envelope) => {
-    if (sink.writableLength > MAX_QUEUED_BYTES) {
+    if (sink.queuedBytes > MAX_QUEUED_BYTES) {
       dropped++;
       return;
     }

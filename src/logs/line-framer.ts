@@ -1,48 +1,66 @@
-// Passes only whole lines, so that a rotation, which happens between writes, never cuts
-// a line in two. A line longer than the bound is passed on in pieces rather than held.
+// Cuts one stream's bytes into whole lines, so that a rotation, which falls between the
+// groups it gives, never cuts a line in two. A group is the lines completed by a chunk,
+// as slices of the chunks (nothing is copied); a line longer than the bound is given in
+// pieces rather than held.
 import { Transform, type TransformCallback } from 'node:stream';
 
 export const MAX_HELD_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
+const LINE_END = Buffer.from('\n');
 
-export class LineFramer extends Transform {
+export class LineFramer {
   private held: Buffer[] = [];
   private heldBytes = 0;
 
-  constructor(private readonly maxHeldBytes = MAX_HELD_LINE_BYTES) {
-    super();
-  }
+  constructor(private readonly maxHeldBytes = MAX_HELD_LINE_BYTES) {}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+  /** The whole lines `chunk` completes (empty when it ends none); the rest is held. */
+  take(chunk: Buffer): Buffer[] {
     const lastNewline = chunk.lastIndexOf(NEWLINE);
-    if (lastNewline === -1) {
-      this.hold(chunk);
-    } else {
-      this.push(this.release(chunk.subarray(0, lastNewline + 1)));
-      this.hold(chunk.subarray(lastNewline + 1));
-    }
-    done();
+    if (lastNewline === -1) return this.hold(chunk);
+    const group = this.release();
+    group.push(lastNewline === chunk.length - 1 ? chunk : chunk.subarray(0, lastNewline + 1));
+    this.hold(chunk.subarray(lastNewline + 1));
+    return group;
   }
 
-  /** The stream ended inside a line: that unfinished line is kept, and ended so the next starts clean. */
-  override _flush(done: TransformCallback): void {
-    if (this.heldBytes > 0) this.push(Buffer.concat([...this.held, Buffer.from('\n')]));
-    this.held = [];
-    this.heldBytes = 0;
-    done();
+  /** The stream ended inside a line: that unfinished line, ended, so the next starts clean. */
+  end(): Buffer[] {
+    if (this.heldBytes === 0) return [];
+    const group = this.release();
+    group.push(LINE_END);
+    return group;
   }
 
-  private hold(part: Buffer): void {
-    if (part.length === 0) return;
+  private hold(part: Buffer): Buffer[] {
+    if (part.length === 0) return [];
     this.held.push(part);
     this.heldBytes += part.length;
-    if (this.heldBytes > this.maxHeldBytes) this.push(this.release());
+    return this.heldBytes > this.maxHeldBytes ? this.release() : [];
   }
 
-  private release(tail?: Buffer): Buffer {
-    const parts = tail ? [...this.held, tail] : this.held;
+  private release(): Buffer[] {
+    const group = this.held;
     this.held = [];
     this.heldBytes = 0;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return group;
   }
+}
+
+/** A stream of whole lines, each group one chunk, for pipes into a shared terminal. */
+export function lineFramed(): Transform {
+  const framer = new LineFramer();
+  const push = (stream: Transform, group: Buffer[]) => {
+    if (group.length > 0) stream.push(group.length === 1 ? group[0] : Buffer.concat(group));
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      push(this, framer.take(chunk));
+      done();
+    },
+    flush(done: TransformCallback) {
+      push(this, framer.end());
+      done();
+    },
+  });
 }

@@ -1,13 +1,16 @@
-// A log file that never stops the service. rotating-file-stream does the size rotation
-// and gzip; this wraps it so that a failure (folder unwritable, disk full, file removed)
-// is reported once, the lines meanwhile are dropped and counted rather than queued, and
-// writing resumes by itself when the file can be opened again. It also reopens on demand
-// (logrotate's postrotate) and keeps at most maxFiles archives.
+// A log file that never stops the service. It appends groups (whole lines, or whole trace
+// frames), rotates by size into archives named as naught did and gzipped by the compressor,
+// and keeps at most maxFiles of them. When the file fails (folder unwritable, disk full,
+// file removed) the failure is reported once, groups meanwhile are dropped and counted
+// rather than queued, and writing resumes by itself when the file can be written again.
+// It also reopens on demand (logrotate's postrotate).
+//
+// Whatever queued while one write was on disk goes out as the next, in one writev, without
+// copying. Everything that touches the file (writes, rotations, reopening) runs one at a
+// time in `pump`, so a rotation always falls between groups and never cuts one in two.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createStream, type RotatingFileStream } from 'rotating-file-stream';
-import { compress } from './compressor.js';
+import { compress, noteLogged } from './compressor.js';
 import { archiveName } from './log-file.js';
 
 export interface LogSinkOptions {
@@ -24,18 +27,30 @@ export interface LogSinkOptions {
   onReplaced?(): void;
 }
 
+/** Past this many queued bytes `write` asks its caller to wait for `onDrain`. */
+const HIGH_WATER_BYTES = 256 * 1024;
+
+interface Group { parts: Buffer[]; bytes: number }
 type State = 'open' | 'broken' | 'closed';
 
-export class LogSink extends Writable {
-  private file: RotatingFileStream | null = null;
+export class LogSink {
+  private fd: number | null = null;
+  private size = 0;
+  private inode = 0;
   private state: State = 'broken';
+  private queue: Group[] = [];
+  private queued = 0;
+  private writing = 0;
+  /** Work on the file other than writing (reopening, checking), done before the next write. */
+  private tasks: (() => Promise<void>)[] = [];
+  private pumping = false;
+  private drainWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
   /** A failure was reported, so its end will be too. */
   private failureReported = false;
-  private inode = 0;
+  private dropped = { lines: 0, bytes: 0 };
   /** The last archive's timestamp: two rotations in one millisecond must not share a name. */
   private lastStamp = 0;
-  private rotating = false;
-  private dropped = { lines: 0, bytes: 0 };
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly watchTimer: NodeJS.Timeout;
 
@@ -45,102 +60,158 @@ export class LogSink extends Writable {
     try {
       await sink.openFile();
     } catch (error) {
-      sink.destroy();
+      sink.stopTimers();
       throw error;
     }
     return sink;
   }
 
   private constructor(private readonly options: LogSinkOptions) {
-    super({ highWaterMark: 256 * 1024 });
-    this.watchTimer = setInterval(() => void this.checkFileOnDisk(), options.watchMs ?? 1000).unref();
+    this.watchTimer = setInterval(() => this.checkFileOnDisk(), options.watchMs ?? 1000).unref();
   }
 
-  /** Ends the sink; resolves once what was written is on disk, or the file has failed. */
-  finish(): Promise<void> {
-    return new Promise((resolve) => {
-      this.once('error', () => resolve());
-      this.end(() => resolve());
-    });
+  /** Bytes not yet on disk, those of the write under way included. */
+  get queuedBytes(): number {
+    return this.queued + this.writing;
+  }
+
+  /** Appends one group, kept whole in one file; false when the caller should wait for `onDrain`. */
+  write(group: Buffer | string | Buffer[]): boolean {
+    const parts = typeof group === 'string' ? [Buffer.from(group)] : Array.isArray(group) ? group : [group];
+    const bytes = parts.reduce((sum, part) => sum + part.length, 0);
+    if (bytes === 0) return true;
+    if (this.state !== 'open') {
+      if (this.state === 'broken') this.drop(parts);
+      return true;
+    }
+    this.queue.push({ parts, bytes });
+    this.queued += bytes;
+    void this.pump();
+    return this.queued < HIGH_WATER_BYTES;
+  }
+
+  onDrain(callback: () => void): void {
+    this.drainWaiters.push(callback);
   }
 
   /** Opens the file at its path again; writes move to it without a gap. */
-  async reopen(): Promise<void> {
-    if (this.state === 'closed') return;
-    try {
-      await this.openFile();
-    } catch (error) {
-      this.fail(error as Error);
-    }
+  reopen(): Promise<void> {
+    return this.run(() => this.openFile().catch((error: Error) => this.fail(error)));
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    const file = this.file;
-    if (this.state !== 'open' || !file) {
-      this.drop(chunk);
-      return done();
-    }
-    file.write(chunk, (error) => {
-      if (error) {
-        this.drop(chunk);
-        this.fail(error);
-      } else if (this.failureReported) {
-        // Recovered only once a write has really landed, not when an open merely succeeded.
-        this.failureReported = false;
-        this.options.onRecovered?.(this.dropped);
-        this.dropped = { lines: 0, bytes: 0 };
-      }
-      done();
+  /** Writes what is queued, then closes the file; later writes are ignored. */
+  async finish(): Promise<void> {
+    if (this.pumping) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.state = 'closed';
+    this.stopTimers();
+    this.closeFd();
+  }
+
+  /** Runs `task` in its turn between writes; resolves when it has run. */
+  private run(task: () => Promise<void>): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      // A task handles its own failures; this only keeps one that did not from stopping the pump.
+      this.tasks.push(() => task().catch(() => {}).finally(resolve));
+      void this.pump();
     });
   }
 
-  /** Everything buffered while the last write was on disk goes out as one write. */
-  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
-    this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', done);
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    for (;;) {
+      const task = this.tasks.shift();
+      if (task) {
+        await task();
+        continue;
+      }
+      const next = this.queue[0];
+      if (!next || this.fd === null) break;
+      if (this.size > 0 && this.size + next.bytes > this.options.maxSize) {
+        await this.rotate().catch((error: Error) => this.fail(error));
+      } else {
+        await this.writeBatch(this.takeBatch());
+        if (this.queued < HIGH_WATER_BYTES) this.drained();
+      }
+    }
+    this.pumping = false;
+    this.drained();
+    for (const waiter of this.idleWaiters.splice(0)) waiter();
   }
 
-  override _final(done: (error?: Error | null) => void): void {
-    this.state = 'closed';
-    this.stopTimers();
-    void this.closeFile().then(() => done(), () => done());
+  private drained(): void {
+    for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
 
-  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.state = 'closed';
-    this.stopTimers();
-    this.file?.destroy();
-    done(error);
+  /** The queued groups that fit in the file before it must rotate (always at least one). */
+  private takeBatch(): Group[] {
+    let room = this.options.maxSize - this.size;
+    let count = 0;
+    while (count < this.queue.length && (count === 0 || this.queue[count]!.bytes <= room)) room -= this.queue[count++]!.bytes;
+    const batch = this.queue.splice(0, count);
+    for (const group of batch) this.queued -= group.bytes;
+    return batch;
+  }
+
+  private async writeBatch(batch: Group[]): Promise<void> {
+    const fd = this.fd!;
+    const parts = batch.flatMap((group) => group.parts);
+    const bytes = batch.reduce((sum, group) => sum + group.bytes, 0);
+    this.writing = bytes;
+    try {
+      await writeAll(fd, parts, bytes);
+      this.size += bytes;
+      noteLogged(bytes);
+    } catch (error) {
+      // A full disk can take part of a write: cut it off, so that the file holds whole groups only.
+      await new Promise((resolve) => fs.ftruncate(fd, this.size, resolve));
+      this.drop(parts);
+      this.fail(error as Error);
+      return;
+    } finally {
+      this.writing = 0;
+    }
+    if (this.failureReported) {
+      // Recovered only once a write has really landed, not when an open merely succeeded.
+      this.failureReported = false;
+      this.options.onRecovered?.(this.dropped);
+      this.dropped = { lines: 0, bytes: 0 };
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    const stamp = Math.max(Date.now(), this.lastStamp + 1);
+    const archive = path.join(path.dirname(this.options.path), archiveName(this.options.path, new Date(stamp)));
+    try {
+      await fs.promises.rename(this.options.path, archive);
+    } catch (error) {
+      // Removed under us: its lines are gone with it, and the next open starts a new file.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return this.openFile();
+    }
+    this.lastStamp = stamp;
+    await this.openFile();
+    void this.compress(archive);
   }
 
   private async openFile(): Promise<void> {
-    const dir = path.dirname(this.options.path);
-    await fs.promises.mkdir(dir, { recursive: true });
-    await (await fs.promises.open(this.options.path, 'a')).close();
-    const base = path.basename(this.options.path);
-    // rotating-file-stream renames; our compressor gzips, at a lower priority.
-    const file = createStream(
-      (time, index = 1) => (time === null ? base : archiveName(this.options.path, new Date(this.archiveStamp(time, index)))),
-      { path: dir, size: `${Math.max(1, Math.floor(this.options.maxSize))}B` },
-    );
-    file.on('error', (error: Error) => { if (this.file === file) this.fail(error); });
-    file.on('rotation', () => { this.rotating = true; });
-    file.on('open', () => { this.rotating = false; void this.rememberInode(); });
-    file.on('rotated', (name: string) => {
-      this.lastStamp = Number(/-(\d+)[^-]*$/.exec(name)?.[1] ?? this.lastStamp);
-      void this.compress(path.join(dir, path.basename(name)));
-    });
-    const previous = this.file;
-    this.file = file;
-    this.inode = (await fs.promises.stat(this.options.path)).ino;
-    previous?.end();
+    await fs.promises.mkdir(path.dirname(this.options.path), { recursive: true });
+    const fd = await new Promise<number>((resolve, reject) => fs.open(this.options.path, 'a', (error, opened) => (error ? reject(error) : resolve(opened))));
+    const stats = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (error, s) => (error ? reject(error) : resolve(s))));
+    this.closeFd();
+    this.fd = fd;
+    this.size = stats.size;
+    this.inode = stats.ino;
     this.state = 'open';
   }
 
   private fail(error: Error): void {
     if (this.state !== 'open') return;
     this.state = 'broken';
-    this.file?.destroy();
-    this.file = null;
+    this.closeFd();
+    for (const group of this.queue.splice(0)) this.drop(group.parts);
+    this.queued = 0;
     this.report(error);
     this.scheduleRetry();
   }
@@ -155,41 +226,32 @@ export class LogSink extends Writable {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.state !== 'broken') return;
-      this.openFile().catch(() => this.scheduleRetry());
+      void this.run(() => this.openFile().catch(() => this.scheduleRetry()));
     }, this.options.retryMs ?? 1000).unref();
   }
 
-  private drop(chunk: Buffer): void {
-    this.dropped.bytes += chunk.length;
-    for (const byte of chunk) if (byte === 0x0a) this.dropped.lines++;
+  private drop(parts: Buffer[]): void {
+    for (const part of parts) {
+      this.dropped.bytes += part.length;
+      for (let at = part.indexOf(0x0a); at !== -1; at = part.indexOf(0x0a, at + 1)) this.dropped.lines++;
+    }
   }
 
   /** A file deleted or moved under us (by hand, or by logrotate without a reopen) is replaced. */
-  private async checkFileOnDisk(): Promise<void> {
-    if (this.state !== 'open' || this.rotating) return;
-    const inode = await fs.promises.stat(this.options.path).then((s) => s.ino, () => 0);
-    if (this.state !== 'open' || this.rotating || inode === this.inode) return;
-    this.options.onReplaced?.();
-    await this.reopen();
-  }
-
-  private async rememberInode(): Promise<void> {
-    this.inode = await fs.promises.stat(this.options.path).then((s) => s.ino, () => 0);
-  }
-
-  private async closeFile(): Promise<void> {
-    const file = this.file;
-    this.file = null;
-    if (!file) return;
-    await new Promise<void>((resolve) => {
-      file.once('error', () => resolve());
-      file.end(() => resolve());
+  private checkFileOnDisk(): void {
+    if (this.state !== 'open' || this.tasks.length > 0) return;
+    void this.run(async () => {
+      if (this.state !== 'open') return;
+      const inode = await fs.promises.stat(this.options.path).then((s) => s.ino, () => 0);
+      if (inode === this.inode) return;
+      this.options.onReplaced?.();
+      await this.openFile().catch((error: Error) => this.fail(error));
     });
   }
 
-  private archiveStamp(time: Date | number, index: number): number {
-    const ms = time instanceof Date ? time.getTime() : time;
-    return Math.max(ms, this.lastStamp + 1) + index - 1;
+  private closeFd(): void {
+    if (this.fd !== null) fs.close(this.fd, () => {});
+    this.fd = null;
   }
 
   private async compress(renamed: string): Promise<void> {
@@ -223,6 +285,29 @@ export class LogSink extends Writable {
     clearInterval(this.watchTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
+}
+
+/** Writes every byte of `parts`, however many writes that takes; rejects with the reason it could not. */
+async function writeAll(fd: number, parts: Buffer[], bytes: number): Promise<void> {
+  let written = 0;
+  while (written < bytes) {
+    const rest = written === 0 ? parts : remainder(parts, written);
+    const wrote = await new Promise<number>((resolve, reject) => fs.writev(fd, rest, (error, n) => (error ? reject(error) : resolve(n))));
+    if (wrote === 0) throw new Error('the file takes no more bytes');
+    written += wrote;
+  }
+}
+
+function remainder(parts: Buffer[], skip: number): Buffer[] {
+  const rest: Buffer[] = [];
+  for (const part of parts) {
+    if (skip >= part.length) skip -= part.length;
+    else {
+      rest.push(skip > 0 ? part.subarray(skip) : part);
+      skip = 0;
+    }
+  }
+  return rest;
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -8,7 +8,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Worker } from 'node:cluster';
 import type { OutputMode, WorkerStreamName } from '../bus/messages.js';
-import { LineFramer } from './line-framer.js';
+import { lineFramed } from './line-framer.js';
 
 export interface WorkerOutput {
   attach(worker: Worker): void;
@@ -24,7 +24,7 @@ export function createWorkerOutput(modes: { stdout: OutputMode; stderr: OutputMo
     if (mode === 'pipe') return handOver(stream, source);
     if (mode === 'ignore') return void source.resume();
     const terminal: Writable = stream === 'stdout' ? process.stdout : process.stderr;
-    source.pipe(new LineFramer()).pipe(terminal, { end: false });
+    source.pipe(lineFramed()).pipe(terminal, { end: false });
   };
   return {
     attach(worker) {

@@ -1,31 +1,57 @@
 import t from 'tap';
-import { LineFramer } from '../../src/logs/line-framer.js';
+import { LineFramer, lineFramed } from '../../src/logs/line-framer.js';
 
-async function frame(chunks: string[], maxHeld?: number): Promise<string[]> {
+/** Each group `take` or `end` gave, as text. */
+function frame(chunks: string[], maxHeld?: number): string[] {
   const framer = new LineFramer(maxHeld);
-  const out: string[] = [];
-  framer.on('data', (d: Buffer) => out.push(d.toString()));
-  for (const chunk of chunks) framer.write(Buffer.from(chunk));
-  framer.end();
-  await new Promise((resolve) => framer.on('end', resolve));
-  return out;
+  const groups = chunks.map((chunk) => framer.take(Buffer.from(chunk)));
+  groups.push(framer.end());
+  return groups.filter((group) => group.length > 0).map((group) => Buffer.concat(group).toString());
 }
 
-t.test('passes whole lines, holding a split line until its end arrives', async (t) => {
-  t.same(await frame(['a\nb', 'c\nd', 'e', 'f\n']), ['a\n', 'bc\n', 'def\n']);
+t.test('gives whole lines, holding a split line until its end arrives', async (t) => {
+  t.same(frame(['a\nb', 'c\nd', 'e', 'f\n']), ['a\n', 'bc\n', 'def\n']);
 });
 
-t.test('many lines in one chunk stay one write', async (t) => {
-  t.same(await frame(['1\n2\n3\n']), ['1\n2\n3\n']);
+t.test('many lines in one chunk stay one group, the chunk itself', async (t) => {
+  const chunk = Buffer.from('1\n2\n3\n');
+  const group = new LineFramer().take(chunk);
+  t.equal(group.length, 1);
+  t.equal(group[0], chunk, 'not copied');
 });
 
-t.test('an unterminated last line is kept and ended', async (t) => {
-  t.same(await frame(['done\npartial']), ['done\n', 'partial\n']);
+t.test('a held part and the chunk that ends its line come as one group of slices, not copied', async (t) => {
+  const framer = new LineFramer();
+  const first = Buffer.from('par');
+  t.same(framer.take(first), []);
+  const second = Buffer.from('tial\nnext');
+  const group = framer.take(second);
+  t.equal(group.length, 2);
+  t.equal(group[0]!.buffer, first.buffer);
+  t.equal(group[1]!.buffer, second.buffer);
+  t.equal(Buffer.concat(group).toString(), 'partial\n');
+  t.equal(Buffer.concat(framer.end()).toString(), 'next\n');
 });
 
-t.test('a line longer than the bound is passed on in pieces, nothing lost', async (t) => {
+t.test('an unterminated last line is kept and ended; nothing held gives nothing', async (t) => {
+  t.same(frame(['done\npartial']), ['done\n', 'partial\n']);
+  t.same(frame(['done\n']), ['done\n']);
+  t.same(frame([]), []);
+});
+
+t.test('a line longer than the bound is given in pieces, nothing lost', async (t) => {
   const long = 'x'.repeat(100);
-  const out = await frame([long.slice(0, 40), long.slice(40, 80), long.slice(80) + '\nnext\n'], 64);
+  const out = frame([long.slice(0, 40), long.slice(40, 80), long.slice(80) + '\nnext\n'], 64);
   t.equal(out.join(''), long + '\nnext\n');
   t.ok(out.length >= 2, 'released before the line ended');
+});
+
+t.test('lineFramed streams each group as one chunk', async (t) => {
+  const stream = lineFramed();
+  const out: string[] = [];
+  stream.on('data', (d: Buffer) => out.push(d.toString()));
+  for (const chunk of ['a\nb', 'c\nd', 'e']) stream.write(Buffer.from(chunk));
+  stream.end();
+  await new Promise((resolve) => stream.on('end', resolve));
+  t.same(out, ['a\n', 'bc\n', 'de\n']);
 });

@@ -1,0 +1,104 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { waitFor } from '../helpers/naught.js';
+import { LogSink } from '../../src/logs/log-sink.js';
+import { finishCompressing } from '../../src/logs/compressor.js';
+
+t.teardown(() => finishCompressing());
+
+/** A folder of its own, removed afterwards; on a tmpfs of `tmpfsSize` when given (needs root). */
+const tempDir = (t: Test, tmpfsSize?: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-sink-'));
+  if (tmpfsSize) execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${tmpfsSize}`, 'tmpfs', dir]);
+  t.teardown(() => {
+    if (tmpfsSize) execFileSync('umount', ['-l', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+};
+/** A group of whole lines, `bytes` long, that says its number. */
+const group = (n: number, bytes: number) => Buffer.from(`${`group ${n} `.padEnd(bytes - 1, '.')}\n`);
+
+t.test('rotates between groups: archives hold whole groups, in order, each once, none past the size', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const rotated: string[] = [];
+  const sink = await LogSink.open({ path: file, maxSize: 100, onRotated: (archive) => rotated.push(archive) });
+  // Two lines of 15 bytes as one group: a rotation must not fall between them.
+  const groups = Array.from({ length: 10 }, (_, n) => [group(n, 15), Buffer.from(`${'x'.repeat(14)}\n`)]);
+  for (const parts of groups) sink.write(parts);
+  await sink.finish();
+  await waitFor('the archives compressed', () => rotated.length >= 3 || null);
+  await finishCompressing();
+  const archives = fs.readdirSync(dir).filter((name) => /^out-\d+\.log\.gz$/.test(name)).sort();
+  t.same(archives.map((name) => path.join(dir, name)), [...rotated].sort(), 'every archive is named <name>-<ms><ext>.gz and reported');
+  const texts = archives.map((name) => zlib.gunzipSync(fs.readFileSync(path.join(dir, name))).toString());
+  t.ok(texts.every((text) => text.length <= 100), `no archive past 100 bytes: ${texts.map((x) => x.length).join(', ')}`);
+  t.ok(texts.every((text) => text.length % 30 === 0), 'each holds whole groups');
+  t.equal([...texts, fs.readFileSync(file, 'utf8')].join(''), Buffer.concat(groups.flat()).toString(), 'every group once, in order');
+});
+
+t.test('a group larger than the size gets a file of its own', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const sink = await LogSink.open({ path: file, maxSize: 10 });
+  sink.write(group(1, 40));
+  sink.write(group(2, 40));
+  await sink.finish();
+  t.equal(fs.readFileSync(file, 'utf8'), group(2, 40).toString());
+});
+
+t.test('reopen moves writes to a new file at the path; the old one is left as it was', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const sink = await LogSink.open({ path: file, maxSize: 1e6 });
+  sink.write('before\n');
+  await waitFor('the first line', () => fs.readFileSync(file, 'utf8') === 'before\n' || null);
+  fs.renameSync(file, `${file}.1`);
+  await sink.reopen();
+  sink.write('after\n');
+  await sink.finish();
+  t.equal(fs.readFileSync(`${file}.1`, 'utf8'), 'before\n');
+  t.equal(fs.readFileSync(file, 'utf8'), 'after\n');
+  t.equal(sink.write('closed\n'), true, 'a write after finish is ignored');
+  t.equal(fs.readFileSync(file, 'utf8'), 'after\n');
+});
+
+t.test('a full disk that takes part of a write has it cut off; one report, then recovery with the count', async (t) => {
+  t.equal(process.getuid?.(), 0, 'this test needs root to mount a small tmpfs');
+  const dir = tempDir(t, '64k');
+  const filler = path.join(dir, 'filler');
+  fs.writeFileSync(filler, Buffer.alloc(48 * 1024));
+  const file = path.join(dir, 'out.log');
+  const failures: string[] = [];
+  const recoveries: { lines: number; bytes: number }[] = [];
+  const sink = await LogSink.open({
+    path: file, maxSize: 1e6, retryMs: 50,
+    onFailed: (error) => failures.push(error.message),
+    onRecovered: (dropped) => recoveries.push(dropped),
+  });
+  sink.write(group(0, 1000));
+  // Queued while the first write is on disk, so they go out as one write of 30 kB: more than is left.
+  for (let n = 1; n <= 30; n++) sink.write(group(n, 1000));
+  await waitFor('the failure', () => failures.length > 0 || null);
+  t.match(failures, [/^ENOSPC: no space left on device/]);
+  t.equal(fs.readFileSync(file, 'utf8'), group(0, 1000).toString(), 'the part of the write that fitted is cut off again');
+  sink.write(group(31, 1000));
+  fs.rmSync(filler);
+  await waitFor('a write landing again', async () => {
+    sink.write(group(32, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return recoveries.length > 0 || null;
+  });
+  await sink.finish();
+  t.equal(failures.length, 1, 'one report for the episode');
+  t.ok(recoveries[0]!.lines >= 31 && recoveries[0]!.bytes === recoveries[0]!.lines * 1000, `dropped ${recoveries[0]!.lines} lines, counted by line and byte`);
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  t.ok(lines.every((line) => line.length === 999 && line.startsWith('group ')), 'the file holds whole lines only');
+  t.equal(lines[0], group(0, 1000).toString().trimEnd());
+  t.match(lines[1], /^group 32 /, 'and goes on with the next line written after the recovery');
+});
