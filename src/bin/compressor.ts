@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 
-lowerPriority(10);
+lowerPriority(19);
 
 // A partial archive left by a failure is removed by the daemon's side, which also sees a kill.
 for await (const file of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {

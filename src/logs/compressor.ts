@@ -1,9 +1,12 @@
 // Gzips rotated log files in a child process at a lower CPU priority (bin/compressor.ts),
-// one file at a time, for every log file of this process. Under a log flood the workers
-// and the writing of new lines come first; the archives follow when there is CPU to spare.
-// The child starts at the first rotation and ends after a while without work, so an idle
-// daemon holds no extra process. A compressor that dies fails its files, and the next
-// rotation starts a new one.
+// one file at a time, for every log file of this process. The child starts at the first
+// rotation and ends after a while without work, so an idle daemon holds no extra process.
+// A compressor that dies fails its files, and the next rotation starts a new one.
+//
+// A lower priority alone does not keep compression off the workers' backs: on a small
+// machine it still takes a core's caches and the gaps the scheduler leaves. So while the
+// logs are flooded, archives wait for the flood to end, as logrotate's delaycompress lets
+// one wait, but never longer than MAX_WAIT_MS: a flood that lasts is compressed as it goes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
@@ -11,8 +14,19 @@ import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('../bin/compressor.js', import.meta.url));
 const LINGER_MS = 5000;
+/** Logging faster than this is a flood: at this rate compressing would take a few percent of a core. */
+export const FLOOD_BYTES_PER_SECOND = 4 * 1024 * 1024;
+export const MAX_WAIT_MS = 10_000;
+const CHECK_MS = 250;
 
 interface Job { resolve(): void; reject(error: Error): void }
+interface Waiting extends Job { file: string; since: number }
+
+/** Rotated files not yet sent to the child: they wait while the logs are flooded. */
+let waiting: Waiting[] = [];
+let checkTimer: NodeJS.Timeout | null = null;
+let loggedSinceCheck = 0;
+let lastCheck = 0;
 
 let child: ChildProcess | null = null;
 /** Files sent to the child and not yet answered, in the order it answers them. */
@@ -26,11 +40,38 @@ let lingerTimer: NodeJS.Timeout | null = null;
 export async function compress(file: string): Promise<void> {
   if (file.includes('\n')) throw new Error('a file name with a line break cannot be sent to the compressor');
   try {
-    await sendToCompressor(file);
+    await new Promise<void>((resolve, reject) => {
+      waiting.push({ file, since: Date.now(), resolve, reject });
+      scheduleCheck();
+    });
   } catch (error) {
     await fs.promises.rm(`${file}.gz`, { force: true }).catch(() => {});
     throw error;
   }
+}
+
+/** Counts bytes written to the log files, by which a flood is told. */
+export function noteLogged(bytes: number): void {
+  loggedSinceCheck += bytes;
+}
+
+function scheduleCheck(): void {
+  if (checkTimer) return;
+  loggedSinceCheck = 0;
+  lastCheck = Date.now();
+  checkTimer = setTimeout(sendWaiting, CHECK_MS);
+}
+
+/** Sends every waiting file when the logs are calm, else those that have waited too long. */
+function sendWaiting(everything = false): void {
+  if (checkTimer) clearTimeout(checkTimer);
+  checkTimer = null;
+  const now = Date.now();
+  const calm = everything || loggedSinceCheck * 1000 < FLOOD_BYTES_PER_SECOND * Math.max(1, now - lastCheck);
+  const due = waiting.filter((job) => calm || now - job.since >= MAX_WAIT_MS);
+  waiting = waiting.filter((job) => !due.includes(job));
+  for (const job of due) sendToCompressor(job.file).then(job.resolve, job.reject);
+  if (waiting.length > 0) scheduleCheck();
 }
 
 function sendToCompressor(file: string): Promise<void> {
@@ -44,8 +85,9 @@ function sendToCompressor(file: string): Promise<void> {
   });
 }
 
-/** Resolves once the files sent so far are compressed (or failed) and the child is gone. */
+/** Resolves once the files given so far are compressed (or failed) and the child is gone; none waits for a flood to end. */
 export function finishCompressing(): Promise<void> {
+  sendWaiting(true);
   const compressor = child;
   if (!compressor) return Promise.resolve();
   holdAlive(compressor, true);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { descendants, readText, waitFor } from '../helpers/naught.js';
-import { compress, finishCompressing } from '../../src/logs/compressor.js';
+import { compress, finishCompressing, FLOOD_BYTES_PER_SECOND, MAX_WAIT_MS, noteLogged } from '../../src/logs/compressor.js';
 
 t.teardown(() => finishCompressing());
 
@@ -54,6 +54,7 @@ t.test('a file sent after the compressor was told to finish starts a new one', a
 t.test('a compressor killed mid-file fails that file, which stays whole, and the next file starts a new one', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  await finishCompressing(); // so that the compressor found below is the one given this file
   const big = path.join(dir, 'big.log');
   const content = randomBytes(30 * 1024 * 1024); // incompressible: it takes a while
   fs.writeFileSync(big, content);
@@ -68,4 +69,29 @@ t.test('a compressor killed mid-file fails that file, which stays whole, and the
   fs.writeFileSync(next, 'next\n');
   await compress(next);
   t.equal(zlib.gunzipSync(fs.readFileSync(`${next}.gz`)).toString(), 'next\n');
+});
+
+t.test('while the logs are flooded a file waits uncompressed: until the flood passes, or MAX_WAIT_MS at most', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const flood = () => setInterval(() => noteLogged(FLOOD_BYTES_PER_SECOND), 100); // ten times the rate
+  const [first, second] = ['first.log', 'second.log'].map((name) => {
+    fs.writeFileSync(path.join(dir, name), `${name}\n`);
+    return path.join(dir, name);
+  }) as [string, string];
+
+  let flooding = flood();
+  const firstDone = compress(first);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.ok(fs.existsSync(first) && !fs.existsSync(`${first}.gz`), 'not compressed while the flood lasts');
+  clearInterval(flooding);
+  await firstDone;
+  t.equal(zlib.gunzipSync(fs.readFileSync(`${first}.gz`)).toString(), 'first.log\n', 'compressed once it passed');
+
+  flooding = flood();
+  t.teardown(() => clearInterval(flooding));
+  const since = Date.now();
+  await compress(second);
+  t.ok(Date.now() - since >= MAX_WAIT_MS, `a flood that lasts delays it ${MAX_WAIT_MS} ms, no more`);
+  t.ok(fs.existsSync(`${second}.gz`), 'compressed while the flood goes on');
 });
