@@ -1,7 +1,8 @@
 // Bench worker, runnable by Node 8 (for naught 1.6.0) and by Node 20 alike: writes
 // MEGABYTES of numbered lines to stdout as fast as the pipe takes them, then
-// `w<N> done <lines> <ms when the first line was written>`. EXIT_WHEN_DONE=1 (the
-// plain-redirect baseline) exits afterwards.
+// `w<N> done <lines> <ms when the first line was written>`, and then the file
+// w<N>.written: `<bytes written> <ms when the first line was written>`. EXIT_WHEN_DONE=1
+// (the plain-redirect baseline) exits afterwards.
 var http = require('http');
 var total = Number(process.env.MEGABYTES) * 1024 * 1024;
 var tag = 'w' + process.env.NAUGHT_WORKER;
@@ -19,9 +20,11 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
       written += chunk.length;
       if (!process.stdout.write(chunk)) return process.stdout.once('drain', batch);
     }
-    process.stdout.write(tag + ' done ' + i + ' ' + startedAt + '\n', function () {
-      // Tells the bench to start looking for the last line on disk, without scanning 200 MB.
-      require('fs').writeFileSync(tag + '.written', '');
+    var last = tag + ' done ' + i + ' ' + startedAt + '\n';
+    written += last.length;
+    process.stdout.write(last, function () {
+      // Tells the bench how many bytes to wait for on disk, so that it need not read them.
+      require('fs').writeFileSync(tag + '.written', written + ' ' + startedAt);
       if (process.env.EXIT_WHEN_DONE) process.exit(0);
     });
   }
