@@ -41,6 +41,8 @@ export class LogSink {
   private queue: Group[] = [];
   private queued = 0;
   private writing = 0;
+  /** A rotation failed (say, the folder is unwritable): the next write must try it again first. */
+  private mustRotate = false;
   /** Work on the file other than writing (reopening, checking), done before the next write. */
   private tasks: (() => Promise<void>)[] = [];
   private pumping = false;
@@ -128,7 +130,7 @@ export class LogSink {
       }
       const next = this.queue[0];
       if (!next || this.fd === null) break;
-      if (this.size > 0 && this.size + next.bytes > this.options.maxSize) {
+      if (this.size > 0 && (this.mustRotate || this.size + next.bytes > this.options.maxSize)) {
         await this.rotate().catch((error: Error) => this.fail(error));
       } else {
         await this.writeBatch(this.takeBatch());
@@ -183,16 +185,20 @@ export class LogSink {
   private async rotate(): Promise<void> {
     const stamp = Math.max(Date.now(), this.lastStamp + 1);
     const archive = path.join(path.dirname(this.options.path), archiveName(this.options.path, new Date(stamp)));
+    // Else a line small enough to fit after reopening would land, say all is well, and fail again.
+    this.mustRotate = true;
     try {
       await fs.promises.rename(this.options.path, archive);
     } catch (error) {
       // Removed under us: its lines are gone with it, and the next open starts a new file.
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.mustRotate = false;
       return this.openFile();
     }
+    this.mustRotate = false;
     this.lastStamp = stamp;
+    void this.compress(archive); // whether or not a new file can be opened: the archive is done
     await this.openFile();
-    void this.compress(archive);
   }
 
   private async openFile(): Promise<void> {

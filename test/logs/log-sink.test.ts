@@ -102,3 +102,38 @@ t.test('a full disk that takes part of a write has it cut off; one report, then 
   t.equal(lines[0], group(0, 1000).toString().trimEnd());
   t.match(lines[1], /^group 32 /, 'and goes on with the next line written after the recovery');
 });
+
+t.test('a rotation that fails is tried again before any write: no recovery is said until it works', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const failures: string[] = [];
+  const recoveries: { lines: number; bytes: number }[] = [];
+  const sink = await LogSink.open({
+    path: file, maxSize: 100, retryMs: 20,
+    onFailed: (error) => failures.push(error.message),
+    onRecovered: (dropped) => recoveries.push(dropped),
+  });
+  sink.write(group(0, 90));
+  await waitFor('the first group', () => fs.readFileSync(file, 'utf8').length === 90 || null);
+  // Immutable: the file may still be appended to, but not renamed, even by root.
+  execFileSync('chattr', ['+i', dir]);
+  t.teardown(() => execFileSync('chattr', ['-i', dir]));
+  sink.write(group(1, 20));
+  await waitFor('the failure', () => failures.length > 0 || null);
+  // Small enough to fit in the file after a retry reopens it: they must not count as a recovery.
+  for (let n = 2; n < 12; n++) {
+    sink.write(group(n, 5));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  t.same(recoveries, [], 'no recovery while the rotation cannot happen');
+  t.equal(fs.readFileSync(file, 'utf8'), group(0, 90).toString(), 'and nothing written past the size');
+  execFileSync('chattr', ['-i', dir]);
+  await waitFor('the recovery', async () => {
+    sink.write(group(99, 5));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return recoveries.length > 0 || null;
+  });
+  await sink.finish();
+  t.equal(failures.length, 1, `one failure reported: ${failures.join(' | ')}`);
+  t.match(failures[0], /^EPERM: operation not permitted, rename/);
+});
