@@ -40,34 +40,36 @@ function undiciLoad(origin: string) {
 }
 
 /**
- * node:http2's client on one session at a time: a GOAWAY sends later requests to a new
+ * node:http2's client on two sessions at a time: a GOAWAY sends later requests to a new
  * session, as RFC 9113 §6.8 asks, while the streams already open finish on the old one.
  * (undici 6 fails the request in flight on any GOAWAY, so it cannot judge a drain.)
  */
 function http2Load(origin: string) {
   const result = { ok: 0, failed: [] as string[], workers: new Set<string>() };
   let retried = 0;
-  let session: http2.ClientHttp2Session | null = null;
-  const current = () => {
+  // Two connections, opened together, so that the cluster's round-robin gives one to each worker.
+  const sessions: (http2.ClientHttp2Session | null)[] = [null, null];
+  const current = (k: number) => {
+    const session = sessions[k];
     if (session && !session.closed && !session.destroyed) return session;
     const fresh = http2.connect(origin, { rejectUnauthorized: false });
-    fresh.on('goaway', () => { if (session === fresh) session = null; });
+    fresh.on('goaway', () => { if (sessions[k] === fresh) sessions[k] = null; });
     fresh.on('error', () => {});
-    session = fresh;
+    sessions[k] = fresh;
     return fresh;
   };
-  const once = () => new Promise<void>((resolve) => {
+  const once = (k: number) => new Promise<void>((resolve) => {
     let body = '';
     let status = 0;
-    const stream = current().request({ ':path': '/' });
+    const stream = current(k).request({ ':path': '/' });
     stream.on('response', (headers) => { status = Number(headers[':status']); });
     stream.on('data', (d: Buffer) => { body += d; });
     stream.on('end', () => {
       // A stream the server never answered was not processed (RFC 9113 §8.7): safe to retry.
       if (status === 0) {
         retried++;
-        session = null;
-        return void once().then(resolve);
+        sessions[k] = null;
+        return void once(k).then(resolve);
       }
       if (status === 200) {
         result.ok++;
@@ -80,12 +82,12 @@ function http2Load(origin: string) {
     stream.on('error', (error: Error & { code?: string }) => { result.failed.push(`${error.code} ${error.message}`); resolve(); });
   });
   let running = true;
-  const loops = Array.from({ length: 6 }, async () => { while (running) await once(); });
+  const loops = Array.from({ length: 6 }, async (_, i) => { while (running) await once(i % 2); });
   return {
     async stop() {
       running = false;
       await Promise.all(loops);
-      session?.close();
+      for (const session of sessions) session?.close();
       if (retried > 0) console.log(`# http2: ${retried} unprocessed streams retried`);
       return result;
     },
