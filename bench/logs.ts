@@ -4,7 +4,7 @@
 // line is on disk, counted from the command and from the first line written, the
 // supervisor's peak RSS, and a check of every line (live file plus decompressed
 // archives): none lost, none twice, none torn.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';

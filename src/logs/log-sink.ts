@@ -10,6 +10,7 @@
 // time in `pump`, so a rotation always falls between groups and never cuts one in two.
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { compress, noteLogged } from './compressor.js';
 import { archiveName } from './log-file.js';
 
@@ -26,6 +27,12 @@ export interface LogSinkOptions {
   onRecovered?(dropped: { lines: number; bytes: number }): void;
   onReplaced?(): void;
 }
+
+// Callback fs with raw descriptors, not fs.promises' FileHandle: fs.writev takes an fd.
+const openFd = promisify(fs.open);
+const fstat = promisify(fs.fstat);
+const writev = promisify(fs.writev);
+const ftruncate = promisify(fs.ftruncate);
 
 /** Past this many queued bytes `write` asks its caller to wait for `onDrain`. */
 const HIGH_WATER_BYTES = 256 * 1024;
@@ -167,7 +174,7 @@ export class LogSink {
       noteLogged(bytes);
     } catch (error) {
       // A full disk can take part of a write: cut it off, so that the file holds whole groups only.
-      await new Promise((resolve) => fs.ftruncate(fd, this.size, resolve));
+      await ftruncate(fd, this.size).catch(() => {});
       this.drop(parts);
       this.fail(error as Error);
       return;
@@ -185,17 +192,16 @@ export class LogSink {
   private async rotate(): Promise<void> {
     const stamp = Math.max(Date.now(), this.lastStamp + 1);
     const archive = path.join(path.dirname(this.options.path), archiveName(this.options.path, new Date(stamp)));
-    // Else a line small enough to fit after reopening would land, say all is well, and fail again.
-    this.mustRotate = true;
+    this.mustRotate = false;
     try {
       await fs.promises.rename(this.options.path, archive);
     } catch (error) {
       // Removed under us: its lines are gone with it, and the next open starts a new file.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      this.mustRotate = false;
-      return this.openFile();
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.openFile();
+      // Else a line small enough to fit after reopening would land, say all is well, and fail again.
+      this.mustRotate = true;
+      throw error;
     }
-    this.mustRotate = false;
     this.lastStamp = stamp;
     void this.compress(archive); // whether or not a new file can be opened: the archive is done
     await this.openFile();
@@ -203,8 +209,8 @@ export class LogSink {
 
   private async openFile(): Promise<void> {
     await fs.promises.mkdir(path.dirname(this.options.path), { recursive: true });
-    const fd = await new Promise<number>((resolve, reject) => fs.open(this.options.path, 'a', (error, opened) => (error ? reject(error) : resolve(opened))));
-    const stats = await new Promise<fs.Stats>((resolve, reject) => fs.fstat(fd, (error, s) => (error ? reject(error) : resolve(s))));
+    const fd = await openFd(this.options.path, 'a');
+    const stats = await fstat(fd);
     this.closeFd();
     this.fd = fd;
     this.size = stats.size;
@@ -298,7 +304,7 @@ async function writeAll(fd: number, parts: Buffer[], bytes: number): Promise<voi
   let written = 0;
   while (written < bytes) {
     const rest = written === 0 ? parts : remainder(parts, written);
-    const wrote = await new Promise<number>((resolve, reject) => fs.writev(fd, rest, (error, n) => (error ? reject(error) : resolve(n))));
+    const { bytesWritten: wrote } = await writev(fd, rest);
     if (wrote === 0) throw new Error('the file takes no more bytes');
     written += wrote;
   }

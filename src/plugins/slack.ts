@@ -109,14 +109,16 @@ export default definePlugin<never, SlackOptions>({
     bus.onAny((envelope) => {
       const line = narrate(envelope);
       if (line === null) return;
-      keep([...pending, line]);
+      pending.push(line);
+      trimPending();
       schedule(batchMs);
     });
 
     /** The newest maxPending lines wait; older ones are counted as dropped. */
-    function keep(lines: string[]): void {
-      droppedLines += Math.max(0, lines.length - maxPending);
-      pending = lines.slice(-maxPending);
+    function trimPending(): void {
+      if (pending.length <= maxPending) return;
+      droppedLines += pending.length - maxPending;
+      pending = pending.slice(-maxPending);
     }
 
     function schedule(delayMs: number): void {
@@ -149,7 +151,8 @@ export default definePlugin<never, SlackOptions>({
       } catch (error) {
         // Put the lines back in front of any new ones and try again later.
         droppedLines += dropped;
-        keep([...lines, ...pending]);
+        pending = [...lines, ...pending];
+        trimPending();
         retryMs = Math.min(retryMs ? retryMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
         log(`posting to Slack failed (${(error as Error).message}); retrying in ${retryMs} ms`);
       } finally {

@@ -95,3 +95,20 @@ t.test('while the logs are flooded a file waits uncompressed: until the flood pa
   t.ok(Date.now() - since >= MAX_WAIT_MS, `a flood that lasts delays it ${MAX_WAIT_MS} ms, no more`);
   t.ok(fs.existsSync(`${second}.gz`), 'compressed while the flood goes on');
 });
+
+t.test('finishing (the daemon stopping) compresses a file that waits for a flood at once', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-compress-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const flooding = setInterval(() => noteLogged(FLOOD_BYTES_PER_SECOND), 100);
+  t.teardown(() => clearInterval(flooding));
+  const file = path.join(dir, 'waiting.log');
+  fs.writeFileSync(file, 'waiting\n');
+  const done = compress(file);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.ok(fs.existsSync(file), 'it waits while the flood lasts');
+  const since = Date.now();
+  await finishCompressing();
+  await done;
+  t.ok(Date.now() - since < MAX_WAIT_MS, 'finishing did not wait for the flood to end');
+  t.equal(zlib.gunzipSync(fs.readFileSync(`${file}.gz`)).toString(), 'waiting\n');
+});

@@ -23,6 +23,24 @@ const tempDir = (t: Test, tmpfsSize?: string) => {
 /** A group of whole lines, `bytes` long, that says its number. */
 const group = (n: number, bytes: number) => Buffer.from(`${`group ${n} `.padEnd(bytes - 1, '.')}\n`);
 
+/** A sink that keeps its failure and recovery reports, retrying every 20 ms. */
+async function watchedSink(file: string, maxSize: number) {
+  const failures: string[] = [];
+  const recoveries: { lines: number; bytes: number }[] = [];
+  const sink = await LogSink.open({
+    path: file, maxSize, retryMs: 20,
+    onFailed: (error) => failures.push(error.message),
+    onRecovered: (dropped) => recoveries.push(dropped),
+  });
+  /** Writes `line` until one lands and the sink says it recovered. */
+  const writeUntilRecovered = (line: Buffer) => waitFor('a write landing again', async () => {
+    sink.write(line);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    return recoveries.length > 0 || null;
+  });
+  return { sink, failures, recoveries, writeUntilRecovered };
+}
+
 t.test('rotates between groups: archives hold whole groups, in order, each once, none past the size', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'out.log');
@@ -74,13 +92,7 @@ t.test('a full disk that takes part of a write has it cut off; one report, then 
   const filler = path.join(dir, 'filler');
   fs.writeFileSync(filler, Buffer.alloc(48 * 1024));
   const file = path.join(dir, 'out.log');
-  const failures: string[] = [];
-  const recoveries: { lines: number; bytes: number }[] = [];
-  const sink = await LogSink.open({
-    path: file, maxSize: 1e6, retryMs: 50,
-    onFailed: (error) => failures.push(error.message),
-    onRecovered: (dropped) => recoveries.push(dropped),
-  });
+  const { sink, failures, recoveries, writeUntilRecovered } = await watchedSink(file, 1e6);
   sink.write(group(0, 1000));
   // Queued while the first write is on disk, so they go out as one write of 30 kB: more than is left.
   for (let n = 1; n <= 30; n++) sink.write(group(n, 1000));
@@ -89,30 +101,21 @@ t.test('a full disk that takes part of a write has it cut off; one report, then 
   t.equal(fs.readFileSync(file, 'utf8'), group(0, 1000).toString(), 'the part of the write that fitted is cut off again');
   sink.write(group(31, 1000));
   fs.rmSync(filler);
-  await waitFor('a write landing again', async () => {
-    sink.write(group(32, 1000));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    return recoveries.length > 0 || null;
-  });
+  await writeUntilRecovered(group(32, 1000));
   await sink.finish();
   t.equal(failures.length, 1, 'one report for the episode');
-  t.ok(recoveries[0]!.lines >= 31 && recoveries[0]!.bytes === recoveries[0]!.lines * 1000, `dropped ${recoveries[0]!.lines} lines, counted by line and byte`);
+  // Group 31 lands or is dropped, depending on whether a retry has reopened the file before the filler goes.
+  t.ok(recoveries[0]!.lines >= 30 && recoveries[0]!.bytes === recoveries[0]!.lines * 1000, `dropped ${recoveries[0]!.lines} lines, counted by line and byte`);
   const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
   t.ok(lines.every((line) => line.length === 999 && line.startsWith('group ')), 'the file holds whole lines only');
   t.equal(lines[0], group(0, 1000).toString().trimEnd());
-  t.match(lines[1], /^group 32 /, 'and goes on with the next line written after the recovery');
+  t.match(lines[1], /^group 3[12] /, 'and goes on with a line written after the failure');
 });
 
 t.test('a rotation that fails is tried again before any write: no recovery is said until it works', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'out.log');
-  const failures: string[] = [];
-  const recoveries: { lines: number; bytes: number }[] = [];
-  const sink = await LogSink.open({
-    path: file, maxSize: 100, retryMs: 20,
-    onFailed: (error) => failures.push(error.message),
-    onRecovered: (dropped) => recoveries.push(dropped),
-  });
+  const { sink, failures, recoveries, writeUntilRecovered } = await watchedSink(file, 100);
   sink.write(group(0, 90));
   await waitFor('the first group', () => fs.readFileSync(file, 'utf8').length === 90 || null);
   // Immutable: the file may still be appended to, but not renamed, even by root.
@@ -128,11 +131,7 @@ t.test('a rotation that fails is tried again before any write: no recovery is sa
   t.same(recoveries, [], 'no recovery while the rotation cannot happen');
   t.equal(fs.readFileSync(file, 'utf8'), group(0, 90).toString(), 'and nothing written past the size');
   execFileSync('chattr', ['-i', dir]);
-  await waitFor('the recovery', async () => {
-    sink.write(group(99, 5));
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    return recoveries.length > 0 || null;
-  });
+  await writeUntilRecovered(group(99, 5));
   await sink.finish();
   t.equal(failures.length, 1, `one failure reported: ${failures.join(' | ')}`);
   t.match(failures[0], /^EPERM: operation not permitted, rename/);
