@@ -13,7 +13,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { machine, median, printTable, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
-import { children, commandLine, rss } from './lib/proc.js';
+import { children, commandLine, peakRss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKER = path.join(ROOT, 'bench/flood-worker.cjs');
@@ -53,20 +53,22 @@ const supervised = (name: string, node: string, cli: string): Setup => ({
     await once(start, 'exit');
     const daemon = Number.parseInt(fs.readFileSync(path.join(dir, 'naught.pid'), 'utf8'), 10);
     const peak = { daemon: 0, master: 0, compressor: 0 };
+    // The kernel's high-water marks, so a peak between two samples is not missed; the
+    // compressor comes and goes, so it is sampled while it runs.
     const samplePeaks = () => {
-      peak.daemon = Math.max(peak.daemon, rss(daemon));
+      peak.daemon = Math.max(peak.daemon, peakRss(daemon));
       for (const child of children(daemon)) {
         const role = commandLine(child);
-        if (ROLE.master.test(role)) peak.master = Math.max(peak.master, rss(child));
-        if (ROLE.compressor.test(role)) peak.compressor = Math.max(peak.compressor, rss(child));
+        if (ROLE.master.test(role)) peak.master = Math.max(peak.master, peakRss(child));
+        if (ROLE.compressor.test(role)) peak.compressor = Math.max(peak.compressor, peakRss(child));
       }
     };
     const poll = async (what: string, done: () => boolean) => {
       const deadline = Date.now() + 120_000;
-      while (!done()) {
+      for (let tick = 0; !done(); tick++) {
         // Lines lost, or archives never gzipped: stop waiting, and stop the supervisor; the check below counts them.
         if (Date.now() > deadline) return console.error(`${name}: ${what} within 2 minutes`);
-        samplePeaks();
+        if (tick % 4 === 0) samplePeaks();
         await new Promise((r) => setTimeout(r, 25));
       }
     };
@@ -76,6 +78,7 @@ const supervised = (name: string, node: string, cli: string): Setup => ({
     const floodSeconds = (Date.now() - firstLineAt) / 1000;
     await poll('not every archive was gzipped', () => !fs.readdirSync(dir).some((n) => /^stdout-\d+\.log$/.test(n)));
     const gzippedSeconds = (Date.now() - firstLineAt) / 1000;
+    samplePeaks();
     const stop = spawn(node, [cli, 'stop', '--timeout', '2'], { cwd: dir, env, stdio: 'ignore' });
     await once(stop, 'exit');
     const mib = (bytes: number) => bytes / 2 ** 20;

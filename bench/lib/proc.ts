@@ -2,9 +2,14 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 /** Resident memory of a process in bytes; 0 once it is gone. */
-export function rss(pid: number): number {
+export const rss = (pid: number): number => statusBytes(pid, 'VmRSS');
+
+/** The most resident memory a process has had (the kernel's high-water mark), in bytes; 0 once it is gone. */
+export const peakRss = (pid: number): number => statusBytes(pid, 'VmHWM');
+
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
   } catch {
     return 0;
   }

@@ -157,7 +157,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     rotator.attach('stderr', child.stderr);
     child.on('message', (message: unknown, handle: unknown) => {
       const stream = (message as { output?: unknown } | null)?.output;
-      if (handle instanceof net.Socket && (stream === 'stdout' || stream === 'stderr')) rotator.attach(stream, handle);
+      if (handle instanceof net.Socket && (stream === 'stdout' || stream === 'stderr')) rotator.adopt(stream, handle);
       else if (handle instanceof net.Socket) handle.destroy();
     });
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };

@@ -3,6 +3,7 @@
 // (handed over by the master) and on the master's, and streams into the files with
 // back-pressure, a line at a time per pipe. Failures, recoveries and rotations are
 // messages; `cmd.reopen-logs` (naught reopen-logs, SIGUSR2) reopens all.
+import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import type { DaemonConfig, LogName, WorkerStreamName } from '../bus/messages.js';
@@ -15,8 +16,10 @@ export interface TextSink { write(text: string): unknown }
 export interface LogRotator {
   /** Where naught.log lines go: a file, our stderr (`-` in the foreground) or nowhere. */
   eventSink: TextSink | null;
-  /** Streams one pipe (a worker's or the master's) into its file until the pipe ends. */
+  /** Streams one of the master's own pipes into its file until the pipe ends. */
   attach(stream: WorkerStreamName, source: Readable | null): void;
+  /** The same for a worker's pipe, handed over to us alone: reads land in one reused buffer. */
+  adopt(stream: WorkerStreamName, pipe: net.Socket): void;
   close(): Promise<void>;
 }
 
@@ -32,29 +35,69 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
   const off = bus.on('cmd.reopen-logs', ({ requestId }) => {
     void Promise.all(sinks.map((sink) => sink.reopen())).then(() => bus.publish({ type: 'logs.reopened', requestId }));
   });
+  const sinkFor = (stream: WorkerStreamName) => (stream === 'stdout' ? stdout : stderr);
   return {
     eventSink: events ?? (logTarget(config.log).kind === 'inherit' && foreground ? process.stderr : null),
     attach(stream, source) {
-      const sink = stream === 'stdout' ? stdout : stderr;
+      const sink = sinkFor(stream);
       if (!source) return;
       if (!sink) return void source.resume();
-      source.on('error', () => {}); // a worker's end going away is its 'end'
-      const lines = new LineFramer();
-      const resume = () => source.resume();
+      source.on('error', () => {}); // a pipe's end going away is its 'end'
+      const feed = feeder(sink, () => source.resume());
       source.on('data', (chunk: Buffer) => {
-        const group = lines.take(chunk);
-        if (group.length > 0 && !sink.write(group)) {
-          source.pause();
-          sink.onDrain(resume);
-        }
+        if (!feed.take(chunk)) source.pause();
       });
-      source.on('end', () => sink.write(lines.end()));
+      source.on('end', feed.end);
+    },
+    adopt(stream, pipe) {
+      const sink = sinkFor(stream);
+      if (!sink) return void pipe.resume();
+      const feed = feeder(sink, () => reader.resume());
+      const reader = readIntoOneBuffer(pipe, feed.take);
+      reader.on('error', () => {});
+      reader.on('end', feed.end);
     },
     async close() {
       off();
       await Promise.all(sinks.map((sink) => sink.finish()));
     },
   };
+}
+
+/** Cuts a pipe's bytes into lines for `sink`; `take` says false when the pipe must pause until `resume`. */
+function feeder(sink: LogSink, resume: () => void) {
+  const lines = new LineFramer();
+  return {
+    take(data: Buffer): boolean {
+      const group = lines.take(data);
+      if (group.length === 0 || sink.write(group)) return true;
+      sink.onDrain(resume);
+      return false;
+    },
+    end: () => void sink.write(lines.end()),
+  };
+}
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Takes over a pipe's handle with net's `onread`, so that every read lands in one buffer
+ * instead of a new Buffer per read: a flood then allocates nothing for GC to collect, and
+ * the daemon's memory does not grow page by page. `onData` must be done with its argument
+ * when it returns; returning false pauses the pipe. The socket the pipe came in is left
+ * with a stopped handle and is not used again.
+ */
+function readIntoOneBuffer(pipe: net.Socket, onData: (data: Buffer) => boolean): net.Socket {
+  const handle = (pipe as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
+  handle.readStop();
+  handle.reading = false; // else the new socket believes it reads already
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return new net.Socket({
+    handle,
+    readable: true,
+    writable: false,
+    onread: { buffer, callback: (bytes: number) => onData(buffer.subarray(0, bytes)) },
+  } as net.SocketConstructorOpts);
 }
 
 function openSink(bus: Bus, name: LogName, filePath: string, config: DaemonConfig): Promise<LogSink> {

@@ -1,7 +1,8 @@
 // Cuts one stream's bytes into whole lines, so that a rotation, which falls between the
-// groups it gives, never cuts a line in two. A group is the lines completed by a chunk,
-// as slices of the chunks (nothing is copied); a line longer than the bound is given in
-// pieces rather than held.
+// groups it gives, never cuts a line in two. A group is the lines completed by a chunk: a
+// slice of the chunk, after copies of the unfinished line's earlier parts (the reader
+// reuses its buffer, so a part held for later must be copied). A line longer than the
+// bound is given in pieces rather than held.
 import { Transform, type TransformCallback } from 'node:stream';
 
 export const MAX_HELD_LINE_BYTES = 1024 * 1024;
@@ -34,7 +35,7 @@ export class LineFramer {
 
   private hold(part: Buffer): Buffer[] {
     if (part.length === 0) return [];
-    this.held.push(part);
+    this.held.push(Buffer.from(part));
     this.heldBytes += part.length;
     return this.heldBytes > this.maxHeldBytes ? this.release() : [];
   }

@@ -5,9 +5,12 @@
 // rather than queued, and writing resumes by itself when the file can be written again.
 // It also reopens on demand (logrotate's postrotate).
 //
-// Whatever queued while one write was on disk goes out as the next, in one writev, without
-// copying. Everything that touches the file (writes, rotations, reopening) runs one at a
-// time in `pump`, so a rotation always falls between groups and never cuts one in two.
+// `write` copies each group into a slab the sink owns and reuses once the group is on disk,
+// so a caller may reuse its buffer (the log rotator reads every pipe into one) and a flood
+// allocates nothing. Whatever queued while one write was on disk goes out as the next, in
+// one writev of whole slab ranges. Everything that touches the file (writes, rotations,
+// reopening) runs one at a time in `pump`, so a rotation always falls between groups and
+// never cuts one in two.
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,8 +39,14 @@ const ftruncate = promisify(fs.ftruncate);
 
 /** Past this many queued bytes `write` asks its caller to wait for `onDrain`. */
 const HIGH_WATER_BYTES = 256 * 1024;
+const SLAB_BYTES = HIGH_WATER_BYTES;
+/** Queued bytes stay under the high-water mark plus a group, so a few slabs always do. */
+const SPARE_SLABS = 2;
 
-interface Group { parts: Buffer[]; bytes: number }
+/** Memory groups are copied into; reused from its start once none of its groups waits. */
+interface Slab { buffer: Buffer; used: number; groups: number }
+/** One group's bytes, contiguous: in a slab, or in a buffer of its own when larger than one. */
+interface Group { data: Buffer; slab: Slab | null }
 type State = 'open' | 'broken' | 'closed';
 
 export class LogSink {
@@ -47,6 +56,8 @@ export class LogSink {
   private state: State = 'broken';
   private queue: Group[] = [];
   private queued = 0;
+  private slab: Slab | null = null;
+  private spareSlabs: Slab[] = [];
   private writing = 0;
   /** A rotation failed (say, the folder is unwritable): the next write must try it again first. */
   private mustRotate = false;
@@ -84,7 +95,10 @@ export class LogSink {
     return this.queued + this.writing;
   }
 
-  /** Appends one group, kept whole in one file; false when the caller should wait for `onDrain`. */
+  /**
+   * Appends one group, kept whole in one file, and copies it: the caller may reuse its
+   * buffers at once. False when the caller should wait for `onDrain`.
+   */
   write(group: Buffer | string | Buffer[]): boolean {
     const parts = typeof group === 'string' ? [Buffer.from(group)] : Array.isArray(group) ? group : [group];
     const bytes = parts.reduce((sum, part) => sum + part.length, 0);
@@ -93,7 +107,7 @@ export class LogSink {
       if (this.state === 'broken') this.drop(parts);
       return true;
     }
-    this.queue.push({ parts, bytes });
+    this.queue.push(this.copy(parts, bytes));
     this.queued += bytes;
     void this.pump();
     return this.queued < HIGH_WATER_BYTES;
@@ -137,7 +151,7 @@ export class LogSink {
       }
       const next = this.queue[0];
       if (!next || this.fd === null) break;
-      if (this.size > 0 && (this.mustRotate || this.size + next.bytes > this.options.maxSize)) {
+      if (this.size > 0 && (this.mustRotate || this.size + next.data.length > this.options.maxSize)) {
         await this.rotate().catch((error: Error) => this.fail(error));
       } else {
         await this.writeBatch(this.takeBatch());
@@ -157,16 +171,16 @@ export class LogSink {
   private takeBatch(): Group[] {
     let room = this.options.maxSize - this.size;
     let count = 0;
-    while (count < this.queue.length && (count === 0 || this.queue[count]!.bytes <= room)) room -= this.queue[count++]!.bytes;
+    while (count < this.queue.length && (count === 0 || this.queue[count]!.data.length <= room)) room -= this.queue[count++]!.data.length;
     const batch = this.queue.splice(0, count);
-    for (const group of batch) this.queued -= group.bytes;
+    for (const group of batch) this.queued -= group.data.length;
     return batch;
   }
 
   private async writeBatch(batch: Group[]): Promise<void> {
     const fd = this.fd!;
-    const parts = batch.flatMap((group) => group.parts);
-    const bytes = batch.reduce((sum, group) => sum + group.bytes, 0);
+    const parts = contiguous(batch.map((group) => group.data));
+    const bytes = batch.reduce((sum, group) => sum + group.data.length, 0);
     this.writing = bytes;
     try {
       await writeAll(fd, parts, bytes);
@@ -180,6 +194,7 @@ export class LogSink {
       return;
     } finally {
       this.writing = 0;
+      for (const group of batch) this.release(group);
     }
     if (this.failureReported) {
       // Recovered only once a write has really landed, not when an open merely succeeded.
@@ -222,7 +237,10 @@ export class LogSink {
     if (this.state !== 'open') return;
     this.state = 'broken';
     this.closeFd();
-    for (const group of this.queue.splice(0)) this.drop(group.parts);
+    for (const group of this.queue.splice(0)) {
+      this.drop([group.data]);
+      this.release(group);
+    }
     this.queued = 0;
     this.report(error);
     this.scheduleRetry();
@@ -240,6 +258,27 @@ export class LogSink {
       if (this.state !== 'broken') return;
       void this.run(() => this.openFile().catch(() => this.scheduleRetry()));
     }, this.options.retryMs ?? 1000).unref();
+  }
+
+  private copy(parts: Buffer[], bytes: number): Group {
+    if (bytes > SLAB_BYTES) return { data: Buffer.concat(parts, bytes), slab: null };
+    if (!this.slab || this.slab.used + bytes > SLAB_BYTES) {
+      if (this.slab?.groups === 0) this.spareSlabs.push(this.slab);
+      this.slab = this.spareSlabs.pop() ?? { buffer: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0, groups: 0 };
+    }
+    const slab = this.slab;
+    const start = slab.used;
+    for (const part of parts) slab.used += part.copy(slab.buffer, slab.used);
+    slab.groups++;
+    return { data: slab.buffer.subarray(start, slab.used), slab };
+  }
+
+  /** The group is on disk or dropped: its slab is free again once no other group waits in it. */
+  private release(group: Group): void {
+    const slab = group.slab;
+    if (!slab || --slab.groups > 0) return;
+    slab.used = 0;
+    if (slab !== this.slab && this.spareSlabs.length < SPARE_SLABS) this.spareSlabs.push(slab);
   }
 
   private drop(parts: Buffer[]): void {
@@ -308,6 +347,18 @@ async function writeAll(fd: number, parts: Buffer[], bytes: number): Promise<voi
     if (wrote === 0) throw new Error('the file takes no more bytes');
     written += wrote;
   }
+}
+
+/** Joins neighbouring ranges of one slab, so that a batch is a few iovecs, not one per group. */
+function contiguous(parts: Buffer[]): Buffer[] {
+  const joined: Buffer[] = [];
+  for (const part of parts) {
+    const last = joined[joined.length - 1];
+    if (last && last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
+      joined[joined.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + part.length);
+    } else joined.push(part);
+  }
+  return joined;
 }
 
 function remainder(parts: Buffer[], skip: number): Buffer[] {
