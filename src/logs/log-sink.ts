@@ -263,7 +263,7 @@ export class LogSink {
   private copy(parts: Buffer[], bytes: number): Group {
     if (bytes > SLAB_BYTES) return { data: Buffer.concat(parts, bytes), slab: null };
     if (!this.slab || this.slab.used + bytes > SLAB_BYTES) {
-      if (this.slab?.groups === 0) this.spareSlabs.push(this.slab);
+      // The slab left behind still holds groups (one with none is empty): `release` keeps it.
       this.slab = this.spareSlabs.pop() ?? { buffer: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0, groups: 0 };
     }
     const slab = this.slab;
