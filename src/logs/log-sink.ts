@@ -37,11 +37,16 @@ const fstat = promisify(fs.fstat);
 const writev = promisify(fs.writev);
 const ftruncate = promisify(fs.ftruncate);
 
-/** Past this many queued bytes `write` asks its caller to wait for `onDrain`. */
-const HIGH_WATER_BYTES = 256 * 1024;
-const SLAB_BYTES = HIGH_WATER_BYTES;
-/** Queued bytes stay under the high-water mark plus a group, so a few slabs always do. */
-const SPARE_SLABS = 2;
+/**
+ * Past this many queued bytes `write` asks its caller to wait for `onDrain`. Room for a few
+ * writes: on a busy machine a write can wait for a thread-pool thread, and pausing the
+ * pipes for that stalls the workers (with a quarter of this, a 200 MB flood on 2 cores
+ * paused them some 600 times; with this, some 50).
+ */
+const HIGH_WATER_BYTES = 1024 * 1024;
+const SLAB_BYTES = 256 * 1024;
+/** A full queue and a write as large in flight: the slabs a flood keeps reusing. */
+const SPARE_SLABS = (2 * HIGH_WATER_BYTES) / SLAB_BYTES;
 
 /** Memory groups are copied into; reused from its start once none of its groups waits. */
 interface Slab { buffer: Buffer; used: number; groups: number }
