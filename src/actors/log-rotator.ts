@@ -36,6 +36,8 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
     void Promise.all(sinks.map((sink) => sink.reopen())).then(() => bus.publish({ type: 'logs.reopened', requestId }));
   });
   const sinkFor = (stream: WorkerStreamName) => (stream === 'stdout' ? stdout : stderr);
+  // Shared by every worker's pipe: a read is handled, and copied, before the next one starts.
+  const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   return {
     eventSink: events ?? (logTarget(config.log).kind === 'inherit' && foreground ? process.stderr : null),
     attach(stream, source) {
@@ -53,7 +55,7 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
       const sink = sinkFor(stream);
       if (!sink) return void pipe.resume();
       const feed = feeder(sink, () => reader.resume());
-      const reader = readIntoOneBuffer(pipe, feed.take);
+      const reader = readInto(readBuffer, pipe, feed.take);
       reader.on('error', () => {});
       reader.on('end', feed.end);
     },
@@ -78,20 +80,20 @@ function feeder(sink: LogSink, resume: () => void) {
   };
 }
 
-const READ_BUFFER_BYTES = 64 * 1024;
+/** More than a pipe holds: a socket pair (a child's stdio in Node) holds up to ~200 KiB, and fewer reads cost less. */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Takes over a pipe's handle with net's `onread`, so that every read lands in one buffer
+ * Takes over a pipe's handle with net's `onread`, so that every read lands in `buffer`
  * instead of a new Buffer per read: a flood then allocates nothing for GC to collect, and
  * the daemon's memory does not grow page by page. `onData` must be done with its argument
  * when it returns; returning false pauses the pipe. The socket the pipe came in is left
  * with a stopped handle and is not used again.
  */
-function readIntoOneBuffer(pipe: net.Socket, onData: (data: Buffer) => boolean): net.Socket {
+function readInto(buffer: Buffer, pipe: net.Socket, onData: (data: Buffer) => boolean): net.Socket {
   const handle = (pipe as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
   handle.readStop();
   handle.reading = false; // else the new socket believes it reads already
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   return new net.Socket({
     handle,
     readable: true,
