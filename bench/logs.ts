@@ -63,13 +63,15 @@ const supervised = (name: string, node: string, cli: string): Setup => ({
         if (ROLE.compressor.test(role)) peak.compressor = Math.max(peak.compressor, peakRss(child));
       }
     };
+    // Every 5 ms, as the redirect's end is timed to the exit of its workers: a coarser poll
+    // would add half its period to every supervised time (a tick costs a readdir and a few stats).
     const poll = async (what: string, done: () => boolean) => {
       const deadline = Date.now() + 120_000;
       for (let tick = 0; !done(); tick++) {
         // Lines lost, or archives never gzipped: stop waiting, and stop the supervisor; the check below counts them.
         if (Date.now() > deadline) return console.error(`${name}: ${what} within 2 minutes`);
-        if (tick % 4 === 0) samplePeaks();
-        await new Promise((r) => setTimeout(r, 25));
+        if (tick % 20 === 0) samplePeaks();
+        await new Promise((r) => setTimeout(r, 5));
       }
     };
     await poll('not every line reached the disk', () => doneLines(dir) < Infinity);
@@ -198,6 +200,16 @@ async function verify(dir: string): Promise<{ lost: number; duplicated: number; 
   return { lost, duplicated, torn };
 }
 
+/**
+ * Lets the last run's aftermath pass before the next is timed: checking it left this
+ * process a heap of 200 MB of lines to collect, which would otherwise be collected on the
+ * machine's cores while the next run floods them.
+ */
+async function settle(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
 const setups: Setup[] = [
   redirect,
   supervised('naught (this, Node ' + process.version + ')', process.execPath, OURS),
@@ -206,6 +218,7 @@ const setups: Setup[] = [
 const results: Record<string, Run[]> = {};
 for (let run = 0; run < RUNS; run++) {
   for (const setup of setups) {
+    await settle();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-bench-logs-'));
     try {
       const timing = await setup.run(dir);
