@@ -70,6 +70,22 @@ t.test('a group larger than the size gets a file of its own', async (t) => {
   t.equal(fs.readFileSync(file, 'utf8'), group(2, 40).toString());
 });
 
+t.test('write asks its caller to wait once 1 MiB waits beside the write under way, and says when it has gone', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const sink = await LogSink.open({ path: file, maxSize: 1e9 });
+  const piece = group(0, 16 * 1024);
+  let accepted = 1;
+  // The first piece goes to disk at once; the next 64 wait beside it, and the 64th fills 1 MiB.
+  while (sink.write(piece)) accepted++;
+  t.equal(accepted, 65);
+  t.equal(sink.queuedBytes, 65 * 16 * 1024);
+  await new Promise<void>((resolve) => sink.onDrain(resolve));
+  t.ok(sink.queuedBytes < 1024 * 1024, `drained to ${sink.queuedBytes} bytes`);
+  await sink.finish();
+  t.equal(fs.statSync(file).size, 65 * 16 * 1024);
+});
+
 t.test('write copies: one buffer reused for every write, through many slabs and a group larger than one', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'out.log');
