@@ -8,7 +8,7 @@ export default definePlugin({
   name: 'events-to-file',
   publishes: [],
   create({ bus, options }) {
-    const out = fs.createWriteStream(options.file ?? 'events.jsonl', { flags: 'a' });
+    const out = fs.createWriteStream(options.file ?? 'events.jsonl', { flags: 'a', mode: 0o600 });
     bus.onAny(({ time, sender, msg }) => out.write(JSON.stringify({ time, sender, ...msg }) + '\n'));
     return { stop: () => new Promise((resolve) => out.end(resolve)) };
   },

@@ -28,7 +28,8 @@ export const newRequestId = (): string => randomUUID();
 
 export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonGone: () => number): CliClient {
   const bus = createBus(`cli:${process.pid}`);
-  const link = createLink(bus, stream, { name: `cli:${process.pid}`, wants: CLIENT_WANTS });
+  // The CLI's own deploy environment goes to the daemon, which passes it on to the master.
+  const link = createLink(bus, stream, { name: `cli:${process.pid}`, wants: CLIENT_WANTS, carrySecrets: true });
   let settle!: (code: number) => void;
   const outcome = new Promise<number>((resolve) => { settle = resolve; });
   let decided = false;

@@ -151,7 +151,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       stdio: stdio as ['ignore', 'pipe', 'pipe'],
       handles: true,
     });
-    const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'] });
+    const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'], carrySecrets: true });
     master = { child, link, upSince: null };
     rotator.attach('stdout', child.stdout);
     rotator.attach('stderr', child.stderr);

@@ -14,11 +14,13 @@ export interface Tracer {
 
 export async function createTracerActor(deps: { bus: Bus; file: string; maxSize: number; maxFiles: number }): Promise<Tracer> {
   const { bus, file } = deps;
-  const encoder = new FrameEncoder(false);
+  const encoder = new FrameEncoder({ records: false });
   const report = (message: string) => bus.publish({ type: 'notice', code: 'TRACE_DROPPED', message });
   const sink = await LogSink.open({
     path: file,
     maxSize: deps.maxSize,
+    // The owner's alone, like the control socket: the trace tells everything the daemon did.
+    mode: 0o600,
     ...(deps.maxFiles ? { maxFiles: deps.maxFiles } : {}),
     onFailed: (error) => report(`Error writing the trace ${file}: ${error.message}. Messages are not recorded until it can be written again.`),
     onRecovered: ({ bytes }) => report(`Writing the trace ${file} again; ${bytes} bytes of messages were not recorded meanwhile.`),

@@ -22,7 +22,8 @@ try {
 }
 const name = plugin?.name ?? module;
 const bus = createBus(`plugin:${name}`);
-const link = createLink(bus, openParentPipe(), { name: `plugin:${name}`, wants: ['*'] });
+// What a plugin deploys with is its own to send; what it hears, the daemon masks.
+const link = createLink(bus, openParentPipe(), { name: `plugin:${name}`, wants: ['*'], carrySecrets: true });
 let instance: PluginInstance | void = undefined;
 
 let failedWith: number | null = null;

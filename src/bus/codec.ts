@@ -5,7 +5,7 @@
 // process more start-up time than it saves on messages this small.
 import { Packr } from 'msgpackr/pack';
 import { Unpackr } from 'msgpackr/unpack';
-import { isMessageType, type Envelope } from './messages.js';
+import { isMessageType, withoutSecrets, type Envelope } from './messages.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const HEADER_BYTES = 4;
@@ -25,15 +25,28 @@ export class FrameError extends Error {
   }
 }
 
+export interface EncoderOptions {
+  /** msgpackr records: smaller frames, but each depends on those before it. Default true. */
+  records?: boolean;
+  /**
+   * Environment values go out as they are: only for a link toward the master, which forks
+   * workers with them. Default false: every other frame carries them masked.
+   */
+  carrySecrets?: boolean;
+}
+
 export class FrameEncoder {
   private readonly packr: Packr;
+  private readonly carrySecrets: boolean;
 
-  constructor(records = true) {
-    this.packr = new Packr(codecOptions(records));
+  constructor(options: EncoderOptions = {}) {
+    this.packr = new Packr(codecOptions(options.records ?? true));
+    this.carrySecrets = options.carrySecrets ?? false;
   }
 
   encode(envelope: Envelope): Buffer {
-    const body = this.packr.pack(envelope);
+    const msg = this.carrySecrets || typeof envelope.msg !== 'object' ? envelope.msg : withoutSecrets(envelope.msg);
+    const body = this.packr.pack(msg === envelope.msg ? envelope : { ...envelope, msg });
     const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
     frame.writeUInt32BE(body.length, 0);
     body.copy(frame, HEADER_BYTES);

@@ -25,6 +25,8 @@ export interface LinkOptions {
   onRefused?: (envelope: Envelope) => void;
   /** Pings the peer every intervalMs; a peer silent for timeoutMs (a hung event loop) closes the link. */
   heartbeat?: { intervalMs: number; timeoutMs: number };
+  /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
+  carrySecrets?: boolean;
 }
 
 export type LinkErrorCode = FrameError['code'] | 'LINK_PEER_CUT_MID_FRAME' | 'LINK_PEER_TOO_SLOW' | 'LINK_PEER_UNRESPONSIVE' | 'LINK_STREAM_ERROR';
@@ -53,7 +55,7 @@ export interface Link {
 export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link {
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-  const encoder = new FrameEncoder();
+  const encoder = new FrameEncoder({ carrySecrets: options.carrySecrets ?? false });
   let peerWants: Set<string> | null = null;
   let peerName: string | null = null;
   let beforeHello: Envelope[] = [];

@@ -1,5 +1,6 @@
 // The message catalogue: the one place a message shape is defined. Every message is
 // plain data that msgpack can carry. A message is `{ type, ...payload }`.
+import { createHmac, randomBytes } from 'node:crypto';
 
 /** naught 1.6's event names, in its printed form `<Event>. booting: …`. */
 export const POOL_EVENTS = [
@@ -148,6 +149,31 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'pool.reply': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
+
+// Secrets. A server's environment often holds production secrets, and only the master
+// needs the values, to fork workers. Here, once, the catalogue names every field that
+// carries environment values. A frame leaving a process has them masked (codec.ts), except
+// on the links that lead toward the master: CLI → daemon, plugin host → daemon, daemon →
+// master. So the trace, `trace --follow`, plugins and every other client see the names,
+// each with a short keyed hash that shows a change but not the value.
+type EnvMasker = (env: Record<string, string>) => Record<string, string>;
+const ENVIRONMENT_FIELDS: { [T in MessageType]?: (msg: MessageOf<T>, mask: EnvMasker) => MessageOf<T> } = {
+  'cmd.start': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
+  'cmd.boot': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
+  'cmd.deploy': (msg, mask) => (msg.env === null ? msg : { ...msg, env: mask(msg.env) }),
+};
+
+// Per process: a hash seen in one daemon's trace cannot be compared with a guess offline.
+const maskKey = randomBytes(32);
+const maskEnv: EnvMasker = (env) => Object.fromEntries(Object.entries(env).map(([name, value]) => [
+  name, `‹set:${createHmac('sha256', maskKey).update(name).update('\0').update(String(value)).digest('hex').slice(0, 8)}›`,
+]));
+
+/** The message as everyone but the master may see it: environment values masked. */
+export function withoutSecrets<M extends Message>(msg: M): M {
+  const mask = ENVIRONMENT_FIELDS[msg.type] as ((msg: M, mask: EnvMasker) => M) | undefined;
+  return mask ? mask(msg, maskEnv) : msg;
+}
 
 export function isMessageType(value: unknown): value is MessageType {
   return typeof value === 'string' && MESSAGE_TYPES.has(value);

@@ -15,13 +15,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compress, noteLogged } from './compressor.js';
-import { archiveName } from './log-file.js';
+import { archiveName, openForAppend } from './log-file.js';
 
 export interface LogSinkOptions {
   path: string;
   maxSize: number;
   /** Archives to keep; unlimited when absent, as naught. */
   maxFiles?: number;
+  /** The file's mode, kept even on a file that exists (the trace: 0600); else a new file gets 0666 less the umask. */
+  mode?: number;
   retryMs?: number;
   /** How often to check that the file on disk is still the one we write to. */
   watchMs?: number;
@@ -32,7 +34,6 @@ export interface LogSinkOptions {
 }
 
 // Callback fs with raw descriptors, not fs.promises' FileHandle: fs.writev takes an fd.
-const openFd = promisify(fs.open);
 const fstat = promisify(fs.fstat);
 const writev = promisify(fs.writev);
 const ftruncate = promisify(fs.ftruncate);
@@ -229,7 +230,8 @@ export class LogSink {
 
   private async openFile(): Promise<void> {
     await fs.promises.mkdir(path.dirname(this.options.path), { recursive: true });
-    const fd = await openFd(this.options.path, 'a');
+    const { mode } = this.options;
+    const fd = await openForAppend(this.options.path, mode ?? 0o666, mode !== undefined);
     const stats = await fstat(fd);
     this.closeFd();
     this.fd = fd;

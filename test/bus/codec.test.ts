@@ -22,7 +22,7 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 t.test('every message type survives a round trip, twice on one stream', async (t) => {
-  const encoder = new FrameEncoder();
+  const encoder = new FrameEncoder({ carrySecrets: true });
   const decoder = new FrameDecoder();
   for (const msg of [...sampleMessages, ...sampleMessages]) {
     t.same(decoder.push(encoder.encode(envelope(msg))), [envelope(msg)], msg.type);
@@ -85,7 +85,7 @@ t.test('msgpack that is not an envelope is rejected', async (t) => {
 });
 
 t.test('without records every frame decodes alone, and damage keeps the frames before it', async (t) => {
-  const encoder = new FrameEncoder(false);
+  const encoder = new FrameEncoder({ records: false });
   const frames = sampleMessages.map((msg, i) => encoder.encode(envelope(msg, i + 1)));
   // Any single frame, read by a fresh decoder, is whole: a rotated trace file starts anywhere.
   const last = new FrameDecoder(undefined, false).push(frames[frames.length - 1]!);
@@ -98,4 +98,25 @@ t.test('without records every frame decodes alone, and damage keeps the frames b
   t.equal(codeOf(() => decoder.feed(Buffer.concat([before, garbage, frames[3]!]), (e) => seen.push(e.seq))), 'FRAME_NOT_MSGPACK');
   t.same(seen, [1, 2, 3], 'the frames before the damage were handed over');
   t.equal(decoder.decodedBytes, before.length, 'and the damage is located');
+});
+
+t.test('environment values leave a process masked, unless the encoder leads toward the master', async (t) => {
+  const deploy: Message = { type: 'cmd.deploy', requestId: 'r', workerCount: 0, env: { DB_URL: 'postgres://u:pw@h/db', EMPTY: '' }, cwd: null, timeoutMs: null };
+  const boot: Message = {
+    type: 'cmd.boot', firstBoot: true, output: { stdout: 'pipe', stderr: 'pipe' },
+    config: { script: '/s.js', args: [], workerCount: 1, cwd: '/', nodeArgs: [], env: { API_KEY: 'k' } },
+  };
+  const decode = (encoder: FrameEncoder, msg: Message) => new FrameDecoder().push(encoder.encode(envelope(msg)))[0]!.msg;
+  const masked = decode(new FrameEncoder(), deploy) as Extract<Message, { type: 'cmd.deploy' }>;
+  t.same(Object.keys(masked.env!), ['DB_URL', 'EMPTY'], 'the names stay');
+  for (const value of Object.values(masked.env!)) t.match(value, /^‹set:[0-9a-f]{8}›$/);
+  t.notOk(encodeFrame(envelope(deploy)).includes('pw@h'), 'the value is not in the bytes');
+  const bootEnv = (encoder: FrameEncoder) => (decode(encoder, boot) as Extract<Message, { type: 'cmd.boot' }>).config.env.API_KEY;
+  t.match(bootEnv(new FrameEncoder()), /^‹set:[0-9a-f]{8}›$/, 'cmd.boot too');
+  t.equal(bootEnv(new FrameEncoder()), bootEnv(new FrameEncoder()), 'one key per process: the same mask from every encoder');
+  t.same(decode(new FrameEncoder({ carrySecrets: true }), deploy), deploy, 'toward the master: as sent');
+  t.same(decode(new FrameEncoder({ carrySecrets: true }), boot), boot);
+  t.same(deploy.env, { DB_URL: 'postgres://u:pw@h/db', EMPTY: '' }, 'the message itself is left as it was');
+  const noEnv: Message = { ...deploy, env: null } as Message;
+  t.same(decode(new FrameEncoder(), noEnv), noEnv, 'a deploy without an environment is untouched');
 });
