@@ -51,7 +51,10 @@ export interface Daemon {
 export class DaemonStartError extends Error {}
 
 export async function createDaemonActor({ bus, config, foreground, onListening }: DaemonDeps): Promise<Daemon> {
-  const server: ServerConfig = { script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs, env: { ...config.env } };
+  const server: ServerConfig = {
+    script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
+    env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs,
+  };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const rotator = await createLogRotatorActor({ bus, config, foreground }).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });

@@ -2,6 +2,7 @@
 // the master actor. Exit status 0: stopped as asked; MASTER_BOOT_FAILED: the first
 // workers never came online; anything else is a crash the daemon recovers from.
 import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { WorkerStreamName } from '../bus/messages.js';
@@ -10,6 +11,7 @@ import { openParentPipe } from '../bus/fd3.js';
 import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
+import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 
 const pipe = openParentPipe();
@@ -22,6 +24,9 @@ let exiting = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
 let output: WorkerOutput | null = null;
+let drainEnv: Record<string, string> = {};
+/** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
+const WORKER_PRELOAD = fileURLToPath(new URL('../worker-preload.cjs', import.meta.url));
 
 createMasterActor({
   bus,
@@ -29,14 +34,16 @@ createMasterActor({
     process.chdir(config.cwd);
     Object.assign(process.env, config.env);
     output = createWorkerOutput(modes, handOverToDaemon);
-    cluster.setupPrimary({ exec: config.script, args: config.args, silent: true });
+    drainEnv = preloadEnv(config);
+    // --node-args reached us as our own execArgv; the preload goes after them.
+    cluster.setupPrimary({ exec: config.script, args: config.args, silent: true, execArgv: [...process.execArgv, '--require', WORKER_PRELOAD] });
   },
   configure({ env, cwd }) {
     if (env) Object.assign(process.env, env);
     if (cwd && cwd !== process.cwd()) process.chdir(cwd);
   },
   fork(slot) {
-    const worker = cluster.fork({ NAUGHT_WORKER: String(slot) });
+    const worker = cluster.fork({ NAUGHT_WORKER: String(slot), ...drainEnv });
     output?.attach(worker);
     return worker;
   },
@@ -65,3 +72,7 @@ void link.closed.then(() => {
   if (exiting) return;
   bus.publish({ type: 'cmd.stop', requestId: 'daemon-gone', timeoutMs: MASTER_ORPHAN_STOP_MS });
 });
+
+function preloadEnv(config: ServerConfig): Record<string, string> {
+  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs) };
+}

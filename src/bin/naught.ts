@@ -64,6 +64,8 @@ naughtCommand('start')
   .option('--daemon-mode <bool>', '', 'true')
   .option('--remove-old-ipc <bool>', '', 'false')
   .option('--node-args <args>', '', '')
+  .option('--drain <mode>', '', 'auto')
+  .option('--drain-recent-ms <ms>', '', '1000')
   .option('--trace <file>')
   .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .argument('<script>')
@@ -83,6 +85,9 @@ naughtCommand('start')
     const maxLogFiles = Number.parseInt(o.maxLogFiles!, 10);
     if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
     if (Number.isNaN(maxLogFiles) || maxLogFiles < 0) throw new BadUsage(o.maxLogFiles);
+    if (o.drain !== 'auto' && o.drain !== 'off') throw new BadUsage(o.drain!);
+    const drainRecentMs = Number(o.drainRecentMs);
+    if (!/^\d+$/.test(o.drainRecentMs!) || !Number.isSafeInteger(drainRecentMs)) throw new BadUsage(o.drainRecentMs!);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
     outcome = commands.start(io, {
       daemonMode: o.daemonMode === 'true',
@@ -90,6 +95,7 @@ naughtCommand('start')
       config: {
         script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
+        drain: o.drain, drainRecentMs,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins,

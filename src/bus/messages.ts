@@ -31,7 +31,13 @@ export interface ServerConfig {
   cwd: string;
   nodeArgs: string[];
   env: Record<string, string>;
+  /** `auto`: the worker preload drains keep-alive connections on close (worker-preload.cts); `off`: Node's close. */
+  drain: DrainMode;
+  /** An idle keep-alive connection used within this time may still bring a request. */
+  drainRecentMs: number;
 }
+
+export type DrainMode = 'auto' | 'off';
 
 export interface LogPaths {
   log: string;

@@ -31,6 +31,8 @@ export const HELP = {
     "    --max-log-size 10485760\n" +
     "    --max-log-files 0 (keep every archive)\n" +
     "    --trace (off; a file records every bus message)\n" +
+    "    --drain auto (keep-alive clients survive a worker's close; or off)\n" +
+    "    --drain-recent-ms 1000\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +
