@@ -263,4 +263,8 @@ const table = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('
 const pm2Note = other
   ? ` ${other.name} (cluster mode, \`reload\` as its deploy, \`--shutdown-with-message\`) on Node ${info.node}; its \`start\` returns once the workers are forked, before they listen.`
   : ' PM2 not included (`npm run bench -- --with-pm2` adds it).';
-fs.writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), `# Benchmarks\n\nLatest \`npm run bench\`: ${info.cpus} × ${info.cpuModel}, ${info.platform}, our naught on Node ${info.node}, naught 1.6.0 on Node 8.17.0.${pm2Note} Medians of ${RUNS} runs with min-max; ratio = ours / theirs. The footprint is from the first run only (${IDLE_SECONDS} s idle).\n\n${table}\n\n7. Scaling with cores: skipped; no 16-core device was lent to this session.\n`);
+// Sections other benches write (`## …`) are kept.
+const benchmarksFile = path.join(ROOT, 'BENCHMARKS.md');
+const previous = fs.existsSync(benchmarksFile) ? fs.readFileSync(benchmarksFile, 'utf8') : '';
+const otherSections = previous.includes('\n## ') ? previous.slice(previous.indexOf('\n## ')) : '';
+fs.writeFileSync(benchmarksFile, `# Benchmarks\n\nLatest \`npm run bench\`: ${info.cpus} × ${info.cpuModel}, ${info.platform}, our naught on Node ${info.node}, naught 1.6.0 on Node 8.17.0.${pm2Note} Medians of ${RUNS} runs with min-max; ratio = ours / theirs. The footprint is from the first run only (${IDLE_SECONDS} s idle).\n\n${table}\n\n7. Scaling with cores: skipped; no 16-core device was lent to this session.\n${otherSections}`);

@@ -63,6 +63,7 @@ export function drainOf(server: Drainable, recentMs: number, startsOn?: () => bo
 function track(server: Marked, initialRecentMs: number, startsOn: (() => boolean)[]): Drain & { startsOn: (() => boolean)[] } {
   const connections = new Map<Socket, Tracked>();
   const sessions = new Set<Http2Session>();
+  const usedSessions = new WeakSet<Http2Session>();
   let isHttp2 = false;
   let draining = false;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
@@ -77,9 +78,8 @@ function track(server: Marked, initialRecentMs: number, startsOn: (() => boolean
     isHttp2 = true;
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    // A connection that arrives during the drain was sent here before the server stopped
-    // accepting: a GOAWAY before its first request would only make the client refuse it.
-    if (draining) drainAfterFirstStream(session, drain.recentMs);
+    session.once('stream', () => usedSessions.add(session));
+    if (draining) drainSessionWhenUsed(session);
   });
   // Before the application's own handler, which may answer at once.
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -114,10 +114,19 @@ function track(server: Marked, initialRecentMs: number, startsOn: (() => boolean
     };
   }
 
+  /**
+   * A session that has carried no stream yet was opened for a request on its way: a
+   * GOAWAY before that request arrives would only make its client refuse it.
+   */
+  function drainSessionWhenUsed(session: Http2Session): void {
+    if (usedSessions.has(session)) drainSession(session, drain.recentMs);
+    else drainAfterFirstStream(session, drain.recentMs);
+  }
+
   function start(): void {
     if (draining) return;
     draining = true;
-    for (const session of sessions) drainSession(session, drain.recentMs);
+    for (const session of sessions) drainSessionWhenUsed(session);
     if (isHttp2) return;
     for (const [socket, tracked] of connections) {
       for (const res of tracked.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');

@@ -1,8 +1,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
-import { fixture } from '../helpers/paths.js';
-import { bootLines, freePort, get, isAlive, line, lines, Sandbox, stopLines, waitFor } from '../helpers/naught.js';
+import path from 'node:path';
+import { fixture, repoRoot } from '../helpers/paths.js';
+import { bootLines, bootLogLines, freePort, get, isAlive, line, lines, Sandbox, stopLines, waitFor } from '../helpers/naught.js';
 
 t.test('start, status, stop: exact output, files, and exit codes', async (t) => {
   const box = new Sandbox(t);
@@ -13,7 +14,7 @@ t.test('start, status, stop: exact output, files, and exit codes', async (t) => 
   const daemonPid = box.daemonPid()!;
   t.ok(isAlive(daemonPid), 'the pid file names the live daemon');
   t.equal(fs.statSync(box.path('naught.ipc')).mode & 0o777, 0o600, 'the control socket is owner-only');
-  t.equal(readLog(box), lines(...bootLines(2), line('Ready', 0, 2, 0, 0)));
+  t.equal(readLog(box), lines(...bootLogLines(2), line('Ready', 0, 2, 0, 0)));
 
   const replies = await Promise.all(Array.from({ length: 20 }, () => get(port)));
   t.same(new Set(replies.map((r) => r.worker)), new Set(['0', '1']), 'NAUGHT_WORKER is 0 and 1');
@@ -49,7 +50,8 @@ t.test('start options: paths, worker-count auto, node-args, cwd, ignored message
   t.match(fs.readFileSync(box.path('logs/n.log'), 'utf8'), /^Bootup\./);
   const reply = await get(port);
   t.equal(reply.cwd, box.path('app'), '--cwd is the workers\' working directory');
-  t.same(reply.execArgv, ['--max-old-space-size=100', '--no-warnings'], '--node-args reach the workers through the master');
+  t.same(reply.execArgv.slice(0, 2), ['--max-old-space-size=100', '--no-warnings'], '--node-args reach the workers through the master');
+  t.same(reply.execArgv.slice(2), ['--require', path.join(repoRoot, 'dist/src/worker-preload.cjs')], 'then the worker preload');
   await waitFor('worker output in the stdout log', () => fs.readFileSync(box.path('logs/out.log'), 'utf8').includes('listening'));
   t.same(await box.naught(['status', 'run/x.ipc']), { code: 0, stdout: `workers online: ${cpus}\n`, stderr: '' });
   t.same((await box.naught(['stop', 'run/x.ipc'])).code, 0);

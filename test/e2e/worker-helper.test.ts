@@ -22,7 +22,7 @@ for (const server of servers) {
     const load = server.h2 ? http2Load(origin) : undiciLoad(`${origin}/`);
     for (let i = 0; i < 3; i++) t.equal((await box.naught(['deploy'])).code, 0, `deploy ${i + 1}`);
     const result = await load.stop();
-    t.comment(`${server.name}: ${result.ok} ok, ${result.failed.length} failed`);
+    t.comment(`${server.name}: ${result.ok} ok, ${result.failed.length} failed, ${result.retried} unprocessed streams retried`);
     t.ok(result.ok > 100, 'the load ran');
     t.same(result.failed, [], 'no request failed');
     t.same([...result.workers].sort(), ['hello from 0', 'hello from 1']);

@@ -6,7 +6,8 @@ import https from 'node:https';
 import http2 from 'node:http2';
 import { Agent, request } from 'undici';
 
-export interface HttpLoadResult { ok: number; failed: string[]; workers: Set<string> }
+/** `retried`: streams the server closed unprocessed (RFC 9113 §8.7), sent again; HTTP/2 only. */
+export interface HttpLoadResult { ok: number; failed: string[]; workers: Set<string>; retried: number }
 
 /**
  * undici's keep-alive Agent, with no retries of any kind: every request that does not get
@@ -14,7 +15,7 @@ export interface HttpLoadResult { ok: number; failed: string[]; workers: Set<str
  */
 export function undiciLoad(origin: string, connections = 4) {
   const agent = new Agent({ connections, keepAliveTimeout: 30_000, connect: { rejectUnauthorized: false } });
-  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set() };
+  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set(), retried: 0 };
   let running = true;
   const loop = async () => {
     while (running) {
@@ -49,8 +50,7 @@ export function undiciLoad(origin: string, connections = 4) {
  * (undici 6 fails the request in flight on any GOAWAY, so it cannot judge a drain.)
  */
 export function http2Load(origin: string) {
-  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set() };
-  let retried = 0;
+  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set(), retried: 0 };
   // Two connections, opened together, so that the cluster's round-robin gives one to each worker.
   const sessions: (http2.ClientHttp2Session | null)[] = [null, null];
   const current = (k: number) => {
@@ -65,25 +65,32 @@ export function http2Load(origin: string) {
   const once = (k: number) => new Promise<void>((resolve) => {
     let body = '';
     let status = 0;
+    let settled = false;
+    const settle = (what?: string) => {
+      if (settled) return;
+      settled = true;
+      if (what !== undefined) result.failed.push(what);
+      resolve();
+    };
     const stream = current(k).request({ ':path': '/' });
     stream.on('response', (headers) => { status = Number(headers[':status']); });
     stream.on('data', (d: Buffer) => { body += d; });
     stream.on('end', () => {
       // A stream the server never answered was not processed (RFC 9113 §8.7): safe to retry.
       if (status === 0) {
-        retried++;
+        settled = true;
+        result.retried++;
         sessions[k] = null;
         return void once(k).then(resolve);
       }
-      if (status === 200) {
-        result.ok++;
-        result.workers.add(body.trim());
-      } else {
-        result.failed.push(`HTTP ${status}`);
-      }
-      resolve();
+      if (status !== 200) return settle(`HTTP ${status}`);
+      result.ok++;
+      result.workers.add(body.trim());
+      settle();
     });
-    stream.on('error', (error: Error & { code?: string }) => { result.failed.push(`${error.code} ${error.message}`); resolve(); });
+    stream.on('error', (error: Error & { code?: string }) => settle(`${error.code} ${error.message}`));
+    // A stream closed without an end or an error (its session went away) must not hang the load.
+    stream.on('close', () => settle(`stream closed unanswered (code ${stream.rstCode})`));
   });
   let running = true;
   const loops = Array.from({ length: 6 }, async (_, i) => { while (running) await once(i % 2); });
@@ -92,17 +99,24 @@ export function http2Load(origin: string) {
       running = false;
       await Promise.all(loops);
       for (const session of sessions) session?.close();
-      if (retried > 0) console.log(`# http2: ${retried} unprocessed streams retried`);
       return result;
     },
   };
 }
 
 
-/** A new connection for every request, as a client without keep-alive makes them. */
+/**
+ * A new connection for every request, as a client without keep-alive makes them. An HTTP/2
+ * stream that its server closed unprocessed (RFC 9113 §8.7) is retried once, counted.
+ */
 export function newConnectionLoad(origin: string, h2: boolean) {
-  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set() };
-  const once = () => (h2 ? h2Once(origin) : h1Once(origin)).then(
+  const result: HttpLoadResult = { ok: 0, failed: [], workers: new Set(), retried: 0 };
+  const h2WithRetry = () => h2Once(origin).catch((error: Error & { unprocessed?: boolean }) => {
+    if (!error.unprocessed) throw error;
+    result.retried++;
+    return h2Once(origin);
+  });
+  const once = () => (h2 ? h2WithRetry() : h1Once(origin)).then(
     (body) => { result.ok++; result.workers.add(body.trim()); },
     (error: Error & { code?: string }) => { result.failed.push(`${error.code ?? ''} ${error.message}`); },
   );
@@ -144,8 +158,17 @@ function h2Once(origin: string): Promise<string> {
     stream.on('end', () => {
       session.close();
       if (status === 200) resolve(body);
-      else reject(new Error(status === 0 ? 'stream closed unanswered' : `HTTP ${status}`));
+      else reject(status === 0 ? unprocessed(stream.rstCode) : new Error(`HTTP ${status}`));
     });
     stream.on('error', (error) => { session.destroy(); reject(error); });
+    // Settles a stream closed without an end or an error (its session went away) too.
+    stream.on('close', () => {
+      session.destroy();
+      reject(status === 0 ? unprocessed(stream.rstCode) : new Error('stream closed before its end'));
+    });
   });
+}
+
+function unprocessed(rstCode: number | undefined): Error {
+  return Object.assign(new Error(`stream closed unanswered (code ${rstCode})`), { unprocessed: true });
 }
