@@ -77,8 +77,9 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
       if (error?.code === 'LINK_PEER_UNRESPONSIVE' && !stopping) {
         notice('PLUGIN_FAILED', `The plugin ${label(plugin)} (pid ${child.pid}) stopped answering for ${PLUGIN_HEARTBEAT.timeoutMs} ms; killing it.`);
       }
-      // A link closed for any reason leaves a host that can no longer do its job.
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // A link closed for any reason leaves a host that can no longer do its job; but a
+      // stop closes it on purpose, and waits (close() below) while the plugin's stop() runs.
+      if (!stopping && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     child.on('error', () => {});
     child.on('exit', (code, signal) => { void link.closed.then(() => hostExited(plugin, code, signal)); });

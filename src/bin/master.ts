@@ -13,6 +13,7 @@ import { createMasterActor } from '../actors/master.js';
 import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
+import { watchHandoffs } from '../cluster/handoffs.js';
 
 const pipe = openParentPipe();
 const bus = createBus('master');
@@ -44,6 +45,7 @@ createMasterActor({
   },
   fork(slot) {
     const worker = cluster.fork({ NAUGHT_WORKER: String(slot), ...drainEnv });
+    watchHandoffs(worker);
     output?.attach(worker);
     return worker;
   },

@@ -90,6 +90,7 @@ naughtCommand('start')
     if (!/^\d+$/.test(o.drainRecentMs!) || !Number.isSafeInteger(drainRecentMs)) throw new BadUsage(o.drainRecentMs!);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
     outcome = commands.start(io, {
+      ipcFileAsGiven: o.ipcFile!,
       daemonMode: o.daemonMode === 'true',
       removeOldIpc: o.removeOldIpc === 'true',
       config: {
@@ -108,12 +109,12 @@ naughtCommand('stop')
   .option('--pid-file <path>', '', 'naught.pid')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.stop(io, resolve(ipcFile), timeoutMs(o.timeout!));
+    outcome = commands.stop(io, ipcFile, timeoutMs(o.timeout!));
   });
 
 naughtCommand('status')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.status(io, resolve(ipcFile)); });
+  .action((ipcFile: string) => { outcome = commands.status(io, ipcFile); });
 
 naughtCommand('deploy')
   .option('--worker-count <n>', '', '0')
@@ -122,7 +123,7 @@ naughtCommand('deploy')
   .option('--cwd <dir>', '', cwd)
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.deploy(io, resolve(ipcFile), {
+    outcome = commands.deploy(io, ipcFile, {
       workerCount: workerCount(o.workerCount!, true),
       env: o.overrideEnv === 'true' ? definedEnv() : null,
       cwd: resolve(o.cwd!),
@@ -132,11 +133,11 @@ naughtCommand('deploy')
 
 naughtCommand('deploy-abort')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.deployAbort(io, resolve(ipcFile)); });
+  .action((ipcFile: string) => { outcome = commands.deployAbort(io, ipcFile); });
 
 naughtCommand('reopen-logs')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.reopenLogs(io, resolve(ipcFile)); });
+  .action((ipcFile: string) => { outcome = commands.reopenLogs(io, ipcFile); });
 
 naughtCommand('trace')
   .option('--json')
@@ -160,7 +161,7 @@ naughtCommand('trace')
       return;
     }
     const out = { json: o.json === true, write: io.out };
-    if (o.follow) outcome = commands.followTrace(io, out, resolve(file ?? 'naught.ipc'), filter);
+    if (o.follow) outcome = commands.followTrace(io, out, file ?? 'naught.ipc', filter);
     else if (file === undefined) throw new BadUsage('a trace file');
     else outcome = commands.printTraceFile(io, out, resolve(file), filter);
   });

@@ -39,6 +39,10 @@ function fail(what: string, error: unknown, exitCode = 1): void {
   setTimeout(() => process.exit(exitCode), 2_000).unref();
 }
 
+// The daemon owns the signals. One sent to the whole process group (Ctrl+C in the
+// foreground, systemd's stop) must not end us before the daemon's stop runs the plugin's.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+
 process.on('uncaughtException', (error) => fail('threw', error));
 process.on('unhandledRejection', (error) => fail('threw', error));
 

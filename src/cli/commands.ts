@@ -1,6 +1,7 @@
 // What each naught command does, printing naught 1.6's exact lines. Each returns the exit
 // status; only the entry point exits.
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
 import { createBus } from '../bus/bus.js';
@@ -21,9 +22,10 @@ export const refusedMessage = (ipcFile: string): string =>
 
 type Probe = { state: 'running'; socket: import('node:net').Socket } | { state: 'absent' } | { state: 'refused' } | { state: 'error'; error: NodeJS.ErrnoException };
 
+/** `ipcFile` as the user gave it, which every message prints, as naught 1.6 did. */
 async function probe(ipcFile: string): Promise<Probe> {
   try {
-    return { state: 'running', socket: await connectToDaemon(ipcFile) };
+    return { state: 'running', socket: await connectToDaemon(path.resolve(ipcFile)) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'absent' };
@@ -184,11 +186,13 @@ export async function followTrace(io: Io, out: trace.TraceOutput, ipcFile: strin
 
 export interface StartOptions {
   config: DaemonConfig;
+  /** For messages: naught 1.6 printed the ipc-file as given (config.ipcFile is resolved). */
+  ipcFileAsGiven: string;
   daemonMode: boolean;
   removeOldIpc: boolean;
 }
 
-export async function start(io: Io, { config, daemonMode, removeOldIpc }: StartOptions): Promise<number> {
+export async function start(io: Io, { config, ipcFileAsGiven, daemonMode, removeOldIpc }: StartOptions): Promise<number> {
   const found = await probe(config.ipcFile);
   if (found.state === 'running') {
     const client = createCliClientActor(found.socket, renderStatus(io, 1), () => 1);
@@ -199,13 +203,12 @@ export async function start(io: Io, { config, daemonMode, removeOldIpc }: StartO
     io.err(`unable to start daemon: ${found.error.message}\n`);
     return 1;
   }
-  if (found.state === 'refused' && !clearStaleIpc(io, config, removeOldIpc)) return 1;
+  if (found.state === 'refused' && !clearStaleIpc(io, config, ipcFileAsGiven, removeOldIpc)) return 1;
   return daemonMode ? startDaemon(io, config) : runForeground(io, config);
 }
 
 /** A socket nobody answers on: removed when asked to, or when its daemon is provably gone. */
-function clearStaleIpc(io: Io, config: DaemonConfig, removeOldIpc: boolean): boolean {
-  const { ipcFile } = config;
+function clearStaleIpc(io: Io, config: DaemonConfig, ipcFile: string, removeOldIpc: boolean): boolean {
   if (removeOldIpc) {
     io.err(`unable to connect to ipc-file \`${ipcFile}\`\n\nremoving the ipc-file and attempting to continue\n`);
   } else {
@@ -216,7 +219,7 @@ function clearStaleIpc(io: Io, config: DaemonConfig, removeOldIpc: boolean): boo
     }
     io.err(`removing stale ipc-file \`${ipcFile}\`: its daemon (pid ${pid}) is gone\n`);
   }
-  fs.rmSync(ipcFile, { force: true });
+  fs.rmSync(config.ipcFile, { force: true });
   return true;
 }
 

@@ -4,7 +4,7 @@
 // resuscitated, an 'offline' worker exiting during a stop is counted, a new worker that
 // dies rolls the deploy back at once, and crash loops back off.
 import type { Counts, PoolEventName, WaitingFor, WorkerState } from '../bus/messages.js';
-import { nextBackoff } from './backoff.js';
+import { nextBackoff, WORKER_SERVED_MS } from './backoff.js';
 
 /** Why a worker is dying decides which event its exit is. */
 type DyingReason = 'old' | 'stop' | 'offline';
@@ -221,7 +221,7 @@ class Transition {
   /** A crash outside naught's deploy bookkeeping: its replacement is counted in WorkerDeath. */
   private resuscitate(worker: PoolWorker): void {
     const slot = this.slot(worker.slot);
-    const { failures, delayMs } = nextBackoff(slot.failures, slot.onlineSince, this.now);
+    const { failures, delayMs } = nextBackoff(slot.failures, slot.onlineSince, this.now, WORKER_SERVED_MS);
     slot.failures = failures;
     slot.onlineSince = null;
     this.spawn(worker.slot, 'replacement', delayMs, worker.generation);

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { bootLines, freePort, get, isAlive, line, lines, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { bootLines, descendants, freePort, get, isAlive, line, lines, readText, Sandbox, waitFor } from '../helpers/naught.js';
 
 async function withPlugins(t: Test, plugins: string[], env: Record<string, string> = {}, prepare?: (box: Sandbox) => void) {
   const box = new Sandbox(t);
@@ -112,4 +112,35 @@ t.test('a --plugin that cannot be found, or bad options, fail the start', async 
   const bad = await box.naught(['start', '--plugin', 'naught/plugins/slack={oops', fixture('hello-server.cjs')]);
   t.match(bad, { code: 1, stdout: '', stderr: /^unable to start daemon: the options of --plugin naught\/plugins\/slack are not JSON: / });
   t.notOk(fs.existsSync(box.path('naught.pid')));
+});
+
+for (const async of [false, true]) {
+  t.test(`a plugin's ${async ? 'async' : 'sync'} stop() runs when naught stops, and is waited for (daemon mode)`, async (t) => {
+    const box = new Sandbox(t);
+    const port = await freePort();
+    const file = box.path('stop.txt');
+    const start = await box.naught(['start', '--plugin', `${fixture('plugins/stop-writes.mjs')}=${JSON.stringify({ file, async })}`, fixture('hello-server.cjs')], { PORT: String(port) });
+    t.equal(start.code, 0, start.stderr);
+    t.teardown(() => box.naught(['stop', '--timeout', '1']));
+    await waitFor('the plugin to start', () => readText(file) === 'started\n');
+    const [before] = await pluginStatus(box);
+    t.same((await box.naught(['stop'])).code, 0);
+    t.equal(readText(file), 'started\nstopped\n', 'stop() ran before `stop` returned');
+    t.notOk(isAlive(before!.pid!), 'the host is gone');
+    t.notMatch(readText(box.path('naught.log')), /The plugin stop-writes/, 'no failure or death said');
+  });
+}
+
+t.test("a plugin's stop() runs on Ctrl+C in the foreground (SIGINT to the whole group)", async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  const file = box.path('stop.txt');
+  const cli = box.spawn(['start', '--daemon-mode', 'false', '--plugin', `${fixture('plugins/stop-writes.mjs')}=${JSON.stringify({ file, async: true })}`, fixture('hello-server.cjs')], { PORT: String(port) });
+  await waitFor('the plugin to start', () => readText(file) === 'started\n');
+  await waitFor('the worker to serve', () => get(port).then(() => true, () => false));
+  // What a terminal does on Ctrl+C: SIGINT to every process in the foreground group.
+  for (const pid of [cli.pid!, ...descendants(cli.pid!)]) process.kill(pid, 'SIGINT');
+  const result = await cli.exited;
+  t.equal(result.code, 0);
+  t.equal(readText(file), 'started\nstopped\n');
 });

@@ -130,3 +130,13 @@ t.test('while Slack is down only the newest maxPendingLines wait; the rest are c
   t.match(kept.at(-1), /^Deploy done in \d+\.\d s: 1 worker online\.$/, 'the newest line last');
   t.match(rest.at(-1), /^\(3 earlier messages were dropped while Slack was unreachable\)$/, 'six lines in all: three dropped, and said so');
 });
+
+t.test("a deploy followed at once by stop still reaches the webhook, as the notifier's final post", async (t) => {
+  const slack = await fakeSlack(t);
+  const { box } = await withSlack(t, slack.url, { batchMs: 5000 });
+  t.equal((await box.naught(['deploy'])).code, 0);
+  t.equal(slack.posts.length, 0, 'the batch still waits');
+  t.equal((await box.naught(['stop'])).code, 0);
+  t.equal(slack.posts.length, 1, 'posted before stop returned');
+  t.match(slack.posts[0]!.body.text, /^\[test\] Deploy started: replacing 1 worker\.\nDeploy done in \d+\.\d s: 1 worker online\.$/);
+});

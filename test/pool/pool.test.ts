@@ -179,7 +179,7 @@ t.test('a crash is resuscitated in the same slot, counted in WorkerDeath, then W
   ]);
 });
 
-t.test('a crash loop backs off: 0, 100, 200, 400 ms …, capped at 30 s, reset after 60 s up', async (t) => {
+t.test('a crash loop backs off: 0, 100, 200, 400 ms …, capped at 30 s, reset by 1 s of serving', async (t) => {
   const h = booted(1);
   const delays: number[] = [];
   for (let i = 0; i < 12; i++) {
@@ -189,9 +189,29 @@ t.test('a crash loop backs off: 0, 100, 200, 400 ms …, capped at 30 s, reset a
   t.same(delays, [0, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
   t.same(h.takeEffects('backoff').at(-1), { type: 'backoff', slot: 0, failures: 12, delayMs: 30000 });
   h.send({ type: 'online', workerId: h.ids()[0]! });
-  h.now += 60_000;
+  h.now += 999;
   h.send({ type: 'exit', workerId: h.ids()[0]! });
-  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 14, slot: 0, delayMs: 0 }], 'a minute up forgets the loop');
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 14, slot: 0, delayMs: 30000 }], 'dying within 1 s of online is still the loop');
+  h.now += 30_000;
+  h.send({ type: 'online', workerId: h.ids()[0]! });
+  h.now += 1_000;
+  h.send({ type: 'exit', workerId: h.ids()[0]! });
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 15, slot: 0, delayMs: 0 }], 'a second of serving forgets the loop');
+});
+
+t.test('serving workers killed again and again restart at once, every time: no back-off, no outage', async (t) => {
+  const h = booted(2);
+  const delays: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    h.now += 1_000;
+    const victim = h.state.workers[i % 2]!;
+    h.send({ type: 'exit', workerId: victim.id });
+    const [spawn] = h.takeEffects('spawn') as { workerId: number; delayMs: number }[];
+    delays.push(spawn!.delayMs);
+    h.send({ type: 'online', workerId: spawn!.workerId });
+  }
+  t.same(delays, Array(20).fill(0));
+  t.same(h.takeEffects('backoff'), [], 'no back-off notice');
 });
 
 t.test("'offline': disconnected, replaced at once with SpawnNew, its exit is WorkerDeath; a second 'offline' is ignored", async (t) => {
