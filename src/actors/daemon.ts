@@ -32,6 +32,8 @@ const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
+/** A master whose loop is stuck (SIGSTOP, an endless loop) is replaced after this long. */
+const MASTER_HEARTBEAT = { intervalMs: 1_000, timeoutMs: 5_000 };
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
 export interface DaemonDeps {
@@ -51,7 +53,9 @@ export interface Daemon {
 export class DaemonStartError extends Error {}
 
 export async function createDaemonActor({ bus, config, foreground, onListening }: DaemonDeps): Promise<Daemon> {
-  const server: ServerConfig = {
+  // The release the workers run, which a new master boots; a deploy's becomes it once its
+  // new workers have replaced the old (deploy.settled), never before.
+  let server: ServerConfig = {
     script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
     env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs,
   };
@@ -71,6 +75,13 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });
   });
+  // Out of file descriptors (ulimit -n), say: a failed accept is said once per cause, never fatal.
+  const socketErrors = new Set<string>();
+  controlServer.on('error', (error: NodeJS.ErrnoException) => {
+    if (socketErrors.has(error.code ?? error.message)) return;
+    socketErrors.add(error.code ?? error.message);
+    bus.publish({ type: 'notice', code: 'CONTROL_SOCKET_ERROR', message: `The control socket could not accept a connection: ${error.message}. The daemon carries on.` });
+  });
   await fs.promises.mkdir(path.dirname(config.pidFile), { recursive: true });
   await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
 
@@ -79,15 +90,23 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   let restartTimer: NodeJS.Timeout | null = null;
   let stopRequested = false;
   let firstBoot = true;
+  const deploying = new Map<string, ServerConfig>();
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => { finish = resolve; });
 
   const offs = [
     bus.onAny(routeRequests),
-    bus.on('cmd.deploy', ({ env, cwd, workerCount }) => {
-      if (env) Object.assign(server.env, env);
-      if (cwd) server.cwd = cwd;
-      if (workerCount > 0) server.workerCount = workerCount;
+    bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount }) => {
+      deploying.set(requestId, {
+        ...server, env: env ? { ...server.env, ...env } : server.env, cwd: cwd ?? server.cwd, workerCount: workerCount > 0 ? workerCount : server.workerCount,
+      });
+    }),
+    // A refused deploy is answered with a reply: it changes nothing.
+    bus.on('pool.reply', ({ requestId }) => { deploying.delete(requestId); }),
+    bus.on('deploy.settled', ({ requestId, running }) => {
+      const release = deploying.get(requestId);
+      deploying.delete(requestId);
+      if (running === 'new' && release) server = release;
     }),
     bus.on('cmd.stop', () => { stopRequested = true; }),
     bus.on('pool.event', ({ event }) => {
@@ -154,7 +173,12 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       stdio: stdio as ['ignore', 'pipe', 'pipe'],
       handles: true,
     });
-    const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'], carrySecrets: true });
+    const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'], carrySecrets: true, heartbeat: MASTER_HEARTBEAT });
+    void link.closed.then((error) => {
+      if (error?.code !== 'LINK_PEER_UNRESPONSIVE' || child.exitCode !== null || child.signalCode !== null) return;
+      bus.publish({ type: 'notice', code: 'MASTER_UNRESPONSIVE', message: `The master process ${child.pid} stopped answering for ${MASTER_HEARTBEAT.timeoutMs} ms; killing it.` });
+      child.kill('SIGKILL');
+    });
     master = { child, link, upSince: null };
     rotator.attach('stdout', child.stdout);
     rotator.attach('stderr', child.stderr);
@@ -177,6 +201,13 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     master = null;
     if (stopRequested || code === 0) return void shutDown(0);
     if (code === MASTER_BOOT_FAILED && firstBoot) return void shutDown(1);
+    if (deploying.size > 0) {
+      deploying.clear();
+      bus.publish({
+        type: 'notice', code: 'DEPLOY_LOST',
+        message: `The master process ${pid} died during a deploy: the deploy failed, and the new master runs the last release that was ready.`,
+      });
+    }
     const backoff = nextBackoff(masterFailures, upSince, Date.now());
     masterFailures = backoff.failures;
     const how = signal ? `signal ${signal}` : `exit code ${code}`;

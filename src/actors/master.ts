@@ -75,6 +75,9 @@ export function createMasterActor(deps: MasterDeps): () => void {
           message: `Worker ${effect.slot} crashed ${effect.failures} times in a row; restarting it in ${effect.delayMs} ms.`,
         });
         return;
+      case 'settled':
+        bus.publish({ type: 'deploy.settled', requestId: effect.requestId, running: effect.running });
+        return;
       case 'exit':
         for (const timer of timers.values()) clearTimeout(timer);
         return deps.exit(effect.reason);

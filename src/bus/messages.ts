@@ -106,6 +106,8 @@ export interface Catalogue {
   'pool.event': PoolEvent;
   /** A pool event that answers one request (Status, refusals): only its asker gets it. */
   'pool.reply': PoolEvent & Request;
+  /** A deploy is over: its new workers replaced the old (`new`), or were destroyed (`old`). */
+  'deploy.settled': Request & { running: 'new' | 'old' };
 
   'log.rotated': { stream: LogName; archive: string };
   /** Answers cmd.reopen-logs once every log file is open again. */
@@ -133,7 +135,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
+  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'CONTROL_SOCKET_ERROR' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
@@ -152,7 +154,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'cmd.reopen-logs': true, 'worker.spawned': true,
   'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.shutdown': true,
   'worker.kill': true, 'pool.event': true,
-  'pool.reply': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
+  'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

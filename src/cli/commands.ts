@@ -140,6 +140,10 @@ export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise
       io.err('done\n');
       return 0;
     }
+    if (msg.type === 'notice' && msg.code === 'DEPLOY_LOST') {
+      io.err(msg.message + '\n');
+      return 1;
+    }
     return printOther(io, msg);
   }, (send) => {
     onSigint = () => {

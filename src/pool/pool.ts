@@ -29,7 +29,7 @@ export interface PoolState {
   generation: number;
   nextId: number;
   /** The boot or deploy under way, and what to announce once its new workers are destroyed. */
-  deploy: { isBoot: boolean; aborting: AbortOutcome | null } | null;
+  deploy: { isBoot: boolean; aborting: AbortOutcome | null; requestId: string | null } | null;
   /** Per slot: consecutive crashes and since when its worker has been online. */
   slots: Record<number, { failures: number; onlineSince: number | null }>;
   /** A stop's kill deadline is set. */
@@ -58,7 +58,9 @@ export type PoolEffect =
   | { type: 'start-timer'; timer: 'deploy' | 'stop'; ms: number }
   | { type: 'cancel-timer'; timer: 'deploy' | 'stop' }
   | { type: 'backoff'; slot: number; failures: number; delayMs: number }
-  | { type: 'exit'; reason: 'stopped' | 'boot-failed' };
+  | { type: 'exit'; reason: 'stopped' | 'boot-failed' }
+  /** A deploy (not a boot) is over, and which release its workers run. */
+  | { type: 'settled'; requestId: string; running: 'new' | 'old' };
 
 export const initialPoolState = (): PoolState => ({
   workers: [], waitingFor: null, workerCount: 0, generation: 0, nextId: 1, deploy: null, slots: {}, stopDeadline: false,
@@ -101,7 +103,7 @@ class Transition {
   private boot(workerCount: number): void {
     this.state.workerCount = workerCount;
     this.emit('Bootup');
-    this.startDeploy(true);
+    this.startDeploy(null);
   }
 
   private deploy(input: Extract<PoolInput, { type: 'deploy' }>): void {
@@ -109,7 +111,7 @@ class Transition {
     if (this.state.waitingFor !== null) return this.emit('ErrorDeployInProgress', input.requestId);
     if (input.workerCount > 0) this.state.workerCount = input.workerCount;
     this.effects.push({ type: 'configure', env: input.env, cwd: input.cwd });
-    this.startDeploy(false);
+    this.startDeploy(input.requestId);
     if (input.timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: input.timeoutMs });
   }
 
@@ -231,9 +233,10 @@ class Transition {
 
   // --- deploys --------------------------------------------------------------------
 
-  private startDeploy(isBoot: boolean): void {
+  /** requestId: the deploy's; null for the boot. */
+  private startDeploy(requestId: string | null): void {
     this.state.generation++;
-    this.state.deploy = { isBoot, aborting: null };
+    this.state.deploy = { isBoot: requestId === null, aborting: null, requestId };
     this.state.waitingFor = 'new';
     for (let slot = 0; slot < this.state.workerCount; slot++) {
       this.spawn(slot, 'deploy', 0, this.state.generation);
@@ -257,9 +260,11 @@ class Transition {
   private finishDeployIfOldGone(): void {
     if (this.state.workers.some((w) => w.state === 'dying' && w.dyingReason === 'old')) return;
     this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
+    const { requestId } = this.state.deploy ?? { requestId: null };
     this.state.waitingFor = null;
     this.state.deploy = null;
     for (const worker of this.state.workers) if (worker.state === 'new_online') worker.state = 'online';
+    if (requestId !== null) this.effects.push({ type: 'settled', requestId, running: 'new' });
     this.emit('Ready');
   }
 
@@ -288,8 +293,12 @@ class Transition {
     const outcome = deploy.aborting;
     this.state.deploy = null;
     this.state.waitingFor = null;
-    if (outcome === 'BootFailed') this.effects.push({ type: 'exit', reason: 'boot-failed' });
-    else this.emit(outcome);
+    if (outcome === 'BootFailed') {
+      this.effects.push({ type: 'exit', reason: 'boot-failed' });
+      return;
+    }
+    if (deploy.requestId !== null) this.effects.push({ type: 'settled', requestId: deploy.requestId, running: 'old' });
+    this.emit(outcome);
   }
 
   // --- helpers --------------------------------------------------------------------

@@ -26,6 +26,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'worker.kill': { type: 'worker.kill', workerId: 1 },
   'pool.event': { type: 'pool.event', event: 'SpawnNew', waitingFor: 'new', count: counts },
   'pool.reply': { type: 'pool.reply', requestId: 'r4', event: 'Status', waitingFor: null, count: counts },
+  'deploy.settled': { type: 'deploy.settled', requestId: 'r5', running: 'new' },
   'log.rotated': { type: 'log.rotated', stream: 'stdout', archive: '/srv/stdout-1700000000000.log.gz' },
   'notice': { type: 'notice', code: 'MASTER_DIED', message: 'the master process died' },
 };

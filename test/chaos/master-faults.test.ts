@@ -1,0 +1,81 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import { fixture } from '../helpers/paths.js';
+import { descendants, freePort, get, isAlive, readText, Sandbox, waitFor } from '../helpers/naught.js';
+
+const log = (box: Sandbox) => readText(box.path('naught.log'));
+const count = (text: string, what: string) => text.split(what).length - 1;
+
+/** naught with server.cjs, a link we point at one release or another, serving GREETING=v1. */
+async function serving(t: Test, first: string, extra: Record<string, string> = {}) {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  fs.symlinkSync(fixture(first), box.path('server.cjs'));
+  const start = await box.naught(['start', '--worker-count', '2', 'server.cjs'], { PORT: String(port), GREETING: 'v1', ...extra });
+  t.equal(start.code, 0, start.stderr);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  const daemon = box.daemonPid()!;
+  const master = () => descendants(daemon).find((pid) => descendants(pid).length > 0)!;
+  const release = (file: string) => { fs.rmSync(box.path('server.cjs')); fs.symlinkSync(fixture(file), box.path('server.cjs')); };
+  return { box, port, daemon, master, release };
+}
+
+const phases: { phase: string; start: string; next: string; env: Record<string, string>; after: string; times: number }[] = [
+  { phase: 'new workers spawned, still booting', start: 'hello-server.cjs', next: 'boots-slowly.cjs', env: { BOOT_MS: '4000' }, after: 'SpawnNew.', times: 4 },
+  { phase: 'one new worker online, the other booting', start: 'hello-server.cjs', next: 'boots-slowly.cjs', env: { BOOT_MS_0: '0', BOOT_MS_1: '4000' }, after: 'NewOnline.', times: 3 },
+  { phase: 'old workers draining', start: 'drains-slowly.cjs', next: 'hello-server.cjs', env: { DRAIN_MS: '4000' }, after: 'ShutdownOld.', times: 1 },
+];
+
+for (const { phase, start, next, env, after, times } of phases) {
+  t.test(`kill -9 the master during a deploy (${phase}): the deploy fails, exit 1; the new master runs the last ready release`, async (t) => {
+    const { box, port, master, release } = await serving(t, start, env);
+    const oldMaster = master();
+    const oldWorkers = descendants(oldMaster);
+    release(next);
+    const deploy = box.spawn(['deploy'], { GREETING: 'v2', ...env });
+    await waitFor(`${after} in naught.log`, () => count(log(box), after) >= times);
+    process.kill(oldMaster, 'SIGKILL');
+    const result = await deploy.exited;
+    t.equal(result.code, 1, 'the deploy fails');
+    t.match(result.stderr, new RegExp(`The master process ${oldMaster} died during a deploy: the deploy failed, and the new master runs the last release that was ready\\.\\n$`));
+    await waitFor('the new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+    t.equal((await get(port)).greeting, 'v1', 'the release that was ready, not the failed one');
+    await waitFor('no worker of the killed master left', () => oldWorkers.every((pid) => !isAlive(pid)));
+    t.match(log(box), `The master process ${oldMaster} died (signal SIGKILL); starting a new master.`);
+    // The daemon still deploys: the next one reaches v2.
+    release('hello-server.cjs');
+    t.equal((await box.naught(['deploy'], { GREETING: 'v2' })).code, 0);
+    t.equal((await get(port)).greeting, 'v2');
+  });
+}
+
+t.test('SIGSTOP the master: the daemon notices through the heartbeat, replaces it, and leaves none of its workers', async (t) => {
+  const { box, master } = await serving(t, 'hello-server.cjs');
+  const stopped = master();
+  const workers = descendants(stopped);
+  process.kill(stopped, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(stopped, 'SIGKILL'); } catch { /* gone */ } });
+  await waitFor('the daemon to give up on the master', () => log(box).includes(`The master process ${stopped} stopped answering for 5000 ms; killing it.`), 15_000);
+  await waitFor('a new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+  t.notOk(isAlive(stopped), 'the stopped master is gone');
+  await waitFor('its workers to be gone', () => workers.every((pid) => !isAlive(pid)));
+  t.not(master(), stopped);
+});
+
+t.test('kill -9 the daemon mid-deploy: the deploy says so, the master stops its workers, the next start recovers', async (t) => {
+  const { box, port, daemon, master, release } = await serving(t, 'hello-server.cjs');
+  const oldMaster = master();
+  release('boots-slowly.cjs');
+  const deploy = box.spawn(['deploy'], { BOOT_MS: '3000' });
+  await waitFor('the deploy to begin', () => count(log(box), 'SpawnNew.') >= 4);
+  const everyone = [oldMaster, ...descendants(oldMaster)];
+  process.kill(daemon, 'SIGKILL');
+  const result = await deploy.exited;
+  t.equal(result.code, 1);
+  t.match(result.stderr, /the daemon closed the connection before answering\n$/);
+  await waitFor('the master and every worker to exit', () => everyone.every((pid) => !isAlive(pid)), 15_000);
+  release('hello-server.cjs');
+  const again = await box.naught(['start', '--worker-count', '2', 'server.cjs'], { PORT: String(port) });
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stderr, `removing stale ipc-file \`naught.ipc\`: its daemon (pid ${daemon}) is gone\n`);
+});
