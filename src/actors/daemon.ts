@@ -13,7 +13,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import { CONTROL_COMMANDS, type DaemonConfig, type Envelope, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
+import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
@@ -27,11 +27,10 @@ const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url))
 const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
 /** The log rotator answers reopen-logs; the master, the rest. */
 const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs');
-/** An answer to one request: only its asker gets it. */
-const isReply = (envelope: Envelope) => 'requestId' in envelope.msg && !envelope.msg.type.startsWith('cmd.');
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
+const CONTROL_BACKLOG = 2048;
 /** A master whose loop is stuck (SIGSTOP, an endless loop) is replaced after this long. */
 const MASTER_HEARTBEAT = { intervalMs: 1_000, timeoutMs: 5_000 };
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
@@ -71,6 +70,8 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
   const clients = new Set<Link>();
+  /** Clients that want everything (`trace --follow`): they see every reply too. */
+  const followers = new Set<Link>();
   const askers = new Map<string, Link>();
   const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });
@@ -96,6 +97,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
 
   const offs = [
     bus.onAny(routeRequests),
+    ...REPLY_TYPES.map((type) => bus.on(type, (msg, envelope, origin) => routeReply(msg.requestId, envelope as Envelope, origin))),
     bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount }) => {
       deploying.set(requestId, {
         ...server, env: env ? { ...server.env, ...env } : server.env, cwd: cwd ?? server.cwd, workerCount: workerCount > 0 ? workerCount : server.workerCount,
@@ -136,13 +138,13 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       name: 'daemon',
       wants: CLIENT_COMMANDS,
       maxBufferedBytes: CLIENT_MAX_BUFFERED_BYTES,
-      // A follower (who wants everything) sees every reply; other clients only their own.
-      accept: (envelope) => !isReply(envelope) || link.peerWants?.has('*') === true
-        || askers.get((envelope.msg as { requestId: string }).requestId) === link,
+      routedByOwner: REPLY_TYPES,
     });
     clients.add(link);
+    void link.ready.then((greeted) => { if (greeted && link.peerWants?.has('*')) followers.add(link); });
     void link.closed.then((error) => {
       clients.delete(link);
+      followers.delete(link);
       for (const [id, asker] of askers) if (asker === link) askers.delete(id);
       if (error) bus.publish({ type: 'notice', code: 'LINK_CLOSED', message: `Dropped a control connection: ${error.message}` });
     });
@@ -158,6 +160,13 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     if (master !== null) return;
     if (msg.type === 'cmd.stop') void shutDown(0);
     else bus.publish({ type: 'pool.reply', requestId: msg.requestId, event: 'ErrorStillBooting', waitingFor: null, count: ZERO });
+  }
+
+  /** A reply goes to the client that asked and to every follower, never to the rest. */
+  function routeReply(requestId: string, envelope: Envelope, origin: unknown): void {
+    const asker = askers.get(requestId);
+    if (asker && asker !== origin && asker.peerWants?.has(envelope.msg.type)) asker.send(envelope);
+    for (const follower of followers) if (follower !== asker && follower !== origin) follower.send(envelope);
   }
 
   function stopFromSignal(signal: NodeJS.Signals): void {
@@ -256,7 +265,8 @@ async function listenOwnerOnly(ipcFile: string, onConnection: (socket: net.Socke
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(ipcFile, () => { server.off('error', reject); resolve(); });
+      // Room for a burst of clients: past the backlog a unix socket refuses at once (EAGAIN).
+      server.listen({ path: ipcFile, backlog: CONTROL_BACKLOG }, () => { server.off('error', reject); resolve(); });
     });
   } finally {
     process.umask(previous);

@@ -2,7 +2,7 @@ import { createNanoEvents, type Unsubscribe } from 'nanoevents';
 import type { Envelope, Message, MessageOf, MessageType } from './messages.js';
 
 export type { Unsubscribe };
-export type Handler<T extends MessageType> = (msg: MessageOf<T>, envelope: Envelope<MessageOf<T>>) => void;
+export type Handler<T extends MessageType> = (msg: MessageOf<T>, envelope: Envelope<MessageOf<T>>, origin: unknown) => void;
 /** `origin` is the link an envelope arrived through, so that a link never echoes it back. */
 export type EnvelopeHandler = (envelope: Envelope, origin: unknown) => void;
 
@@ -25,7 +25,7 @@ export function createBus(name: string, clock: () => number = Date.now): Bus {
   function deliver(envelope: Envelope, origin?: unknown): void {
     emitter.emit('*', envelope, origin);
     // The catalogue guarantees msg matches its type; TypeScript cannot follow that through the union.
-    (emitter.emit as (type: MessageType, msg: Message, env: Envelope) => void)(envelope.msg.type, envelope.msg, envelope);
+    (emitter.emit as (type: MessageType, msg: Message, env: Envelope, origin: unknown) => void)(envelope.msg.type, envelope.msg, envelope, origin);
   }
 
   return {

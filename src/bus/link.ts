@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
-import type { Envelope, Message, MessageType } from './messages.js';
+import { isMessageType, type Envelope, type Message, type MessageType } from './messages.js';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const WANT_ALL = '*';
@@ -27,6 +27,12 @@ export interface LinkOptions {
   heartbeat?: { intervalMs: number; timeoutMs: number };
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
   carrySecrets?: boolean;
+  /**
+   * Types this link never takes from the bus: its owner sends them with `send` (the
+   * daemon routes each reply to its asker), so that a thousand clients do not each look
+   * at every reply.
+   */
+  routedByOwner?: readonly MessageType[];
 }
 
 export type LinkErrorCode = FrameError['code'] | 'LINK_PEER_CUT_MID_FRAME' | 'LINK_PEER_TOO_SLOW' | 'LINK_PEER_UNRESPONSIVE' | 'LINK_STREAM_ERROR';
@@ -152,6 +158,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     const pending = beforeHello;
     beforeHello = [];
     for (const envelope of pending) if (wanted(envelope)) enqueue(envelope);
+    subscribeToWanted();
   }
 
   function onEnd(): void {
@@ -183,15 +190,28 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (cause.code === 'ECONNRESET' || cause.code === 'EPIPE') onEnd();
     else close(new LinkError('LINK_STREAM_ERROR', `link to ${peerName ?? 'peer'}: ${cause.message}`, { cause }));
   });
-  unsubscribes.push(bus.onAny((envelope, origin) => {
-    if (origin === link) return;
+  const routed: ReadonlySet<string> = new Set(options.routedByOwner ?? []);
+  const offAny = bus.onAny((envelope, origin) => {
+    if (origin === link || routed.has(envelope.msg.type)) return;
     if (peerWants === null) {
       beforeHello.push(envelope);
       if (beforeHello.length > maxBeforeHello) close(new LinkError('LINK_PEER_TOO_SLOW', `peer sent no hello before ${maxBeforeHello} messages were waiting for it`));
       return;
     }
     if (wanted(envelope)) enqueue(envelope);
-  }));
+  });
+  unsubscribes.push(offAny);
+  /** Once the peer has said what it wants, only those types are looked at. */
+  function subscribeToWanted(): void {
+    if (peerWants === null || peerWants.has(WANT_ALL)) return;
+    offAny();
+    for (const type of peerWants) {
+      if (!isMessageType(type) || routed.has(type)) continue;
+      unsubscribes.push(bus.on(type, (_msg, envelope, origin) => {
+        if (origin !== link && (options.accept?.(envelope as Envelope) ?? true)) enqueue(envelope as Envelope);
+      }));
+    }
+  }
   sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
   let lastHeard = Date.now();
   let pings = 0;

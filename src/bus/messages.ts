@@ -12,6 +12,9 @@ export const POOL_EVENTS = [
 ] as const;
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
+/** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled'] as const;
+
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
 export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
