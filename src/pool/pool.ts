@@ -264,6 +264,8 @@ class Transition {
     this.state.waitingFor = null;
     this.state.deploy = null;
     for (const worker of this.state.workers) if (worker.state === 'new_online') worker.state = 'online';
+    // A new release starts with a clean record: the old one's crashes are not its own.
+    for (const slot of Object.values(this.state.slots)) slot.failures = 0;
     if (requestId !== null) this.effects.push({ type: 'settled', requestId, running: 'new' });
     this.emit('Ready');
   }

@@ -199,6 +199,21 @@ t.test('a crash loop backs off: 0, 100, 200, 400 ms …, capped at 30 s, reset b
   t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 15, slot: 0, delayMs: 0 }], 'a second of serving forgets the loop');
 });
 
+t.test("a deploy's new release does not inherit the old one's crashes", async (t) => {
+  const h = booted(1);
+  for (let i = 0; i < 3; i++) {
+    h.send({ type: 'exit', workerId: h.ids()[0]! });
+    h.send({ type: 'online', workerId: h.ids()[0]! });
+  }
+  t.same((h.takeEffects('spawn').at(-1) as { delayMs: number }).delayMs, 200, 'a loop of three');
+  h.send(deploy());
+  const [fresh] = h.takeEffects('spawn') as { workerId: number }[];
+  h.send({ type: 'online', workerId: fresh!.workerId }, { type: 'exit', workerId: h.ids()[0]! });
+  t.equal(h.take().at(-1), 'Ready. booting: 0, online: 1, dying: 0, new_online: 0');
+  h.send({ type: 'exit', workerId: fresh!.workerId });
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: fresh!.workerId + 1, slot: 0, delayMs: 0 }], 'its first death restarts at once');
+});
+
 t.test('serving workers killed again and again restart at once, every time: no back-off, no outage', async (t) => {
   const h = booted(2);
   const delays: number[] = [];
