@@ -144,9 +144,18 @@ t.test('a deleted log file is noticed and recreated; reopen-logs and SIGUSR2 ser
   const rotated = text(`${out}.1`).length;
   await waitFor('the old file left alone', async () => { await new Promise((r) => setTimeout(r, 100)); return text(`${out}.1`).length === rotated; });
 
+  // SIGUSR2's own answer, seen by a follower: the 1 s inode watch would reopen a moved file
+  // anyway, so new lines alone could not tell that SIGUSR2 did anything.
+  const follower = box.spawn(['trace', '--follow', '--type', 'logs.reopened']);
+  await waitFor('the follower to attach', async () => {
+    await box.naught(['reopen-logs']);
+    return follower.output().stdout.includes('logs.reopened');
+  });
   fs.renameSync(out, `${out}.2`);
   process.kill(box.daemonPid()!, 'SIGUSR2');
+  await waitFor('the reopen that SIGUSR2 asked for', () => / daemon → logs\.reopened {2}requestId=signal:SIGUSR2$/m.test(follower.output().stdout));
   await waitFor('lines in the new file after SIGUSR2', () => text(out).length > 0);
+  follower.kill('SIGTERM');
 });
 
 t.test('--max-log-files keeps only the newest archives', async (t) => {

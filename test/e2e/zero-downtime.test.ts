@@ -40,6 +40,10 @@ t.test('no request fails during 3 deploys under keep-alive and new-connection lo
   t.same(keepAlive!.failures, [], 'keep-alive: every request succeeded');
   t.same(fresh!.failures, [], 'new connection per request: every request succeeded');
   t.ok(keepAlive!.ok > 100 && fresh!.ok > 100, 'load really ran');
+  // The one retry HTTP/1.1 allows (RFC 9112 §9.3.1): at most once per connection per deploy,
+  // for the idle connection a drain closes just as a request leaves on it.
+  t.ok(keepAlive!.retried <= LOAD.concurrency * 3, `keep-alive retries within one per connection per deploy (${keepAlive!.retried})`);
+  t.equal(fresh!.retried, 0, 'a new connection per request is never retried');
 });
 
 t.test('a worker killed with SIGKILL loses only what it had in flight; a bad deploy loses nothing', async (t) => {

@@ -127,6 +127,8 @@ t.test('reopen moves writes to a new file at the path; the old one is left as it
   t.equal(fs.readFileSync(`${file}.1`, 'utf8'), 'before\n');
   t.equal(fs.readFileSync(file, 'utf8'), 'after\n');
   t.equal(sink.write('closed\n'), true, 'a write after finish is ignored');
+  // Not even queued, so nothing can land later: the file stays as it was.
+  t.equal(sink.queuedBytes, 0, 'nothing queued');
   t.equal(fs.readFileSync(file, 'utf8'), 'after\n');
 });
 
