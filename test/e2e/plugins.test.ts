@@ -86,10 +86,14 @@ t.test('a plugin whose event loop hangs is killed and restarted', async (t) => {
   await waitFor('the plugin to be running', async () => (await pluginStatus(box))[0]?.state === 'running');
   const [before] = await pluginStatus(box); // this request hangs it
   t.equal((await get(port)).greeting, null, 'workers serve while it hangs');
+  // While the host is hung, and before the heartbeat gives up on it: nothing waits for it.
+  t.equal((await box.naught(['deploy'])).code, 0, 'a deploy while the plugin hangs');
+  t.same(await box.naught(['status']), { code: 0, stdout: `workers online: 1\nplugin hanger (${fixture('plugins/hangs.mjs')}): running, pid ${before!.pid}, restarts 0\n`, stderr: '' }, 'status while the plugin hangs');
+  t.notMatch(readText(box.path('naught.log')), /stopped answering/, 'all of it before the host was given up on');
   await waitFor('the hung host to be killed', () => /^The plugin hanger \(pid \d+\) stopped answering for 5000 ms; killing it\.$/m.test(readText(box.path('naught.log'))), 15_000);
   await waitFor('the restart', () => /^The plugin hanger died \(signal SIGKILL\); restarting it\.$/m.test(readText(box.path('naught.log'))));
   t.notOk(isAlive(before!.pid!), 'the hung host is gone');
-  t.equal((await box.naught(['deploy'])).code, 0, 'the daemon was never held up');
+  t.equal((await box.naught(['deploy'])).code, 0, 'and after the restart');
 });
 
 t.test('a module that is not a plugin fails once and is not restarted', async (t) => {
