@@ -5,6 +5,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { createBus, type Bus } from '../../src/bus/bus.js';
 import { encodeFrame } from '../../src/bus/codec.js';
+import { waitFor } from '../helpers/naught.js';
 import { spawnWithPipe } from '../../src/bus/fd3.js';
 import { createLink, type Link } from '../../src/bus/link.js';
 import type { MessageOf } from '../../src/bus/messages.js';
@@ -35,7 +36,7 @@ t.test('a link to a real child over fd 3 carries commands and replies', async (t
   const got: string[] = [];
   const off = bus.on('pool.reply', (msg) => got.push(msg.requestId));
   for (let i = 0; i < 1000; i++) bus.publish({ type: 'cmd.status', requestId: `b${i}` });
-  while (got.length < 1000) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the whole burst', () => got.length >= 1000);
   off();
   t.same(got, Array.from({ length: 1000 }, (_, i) => `b${i}`));
   link.close();
@@ -102,7 +103,7 @@ t.test('a peer that stops reading is dropped once the bound is passed', async (t
   const link = createLink(bus, a, { name: 'daemon', wants: [], maxBufferedBytes: 64 * 1024 });
   b.write(encodeHello());
   b.pause();
-  await new Promise((r) => setTimeout(r, 20));
+  await link.ready;
   let dropped = false;
   void link.closed.then(() => { dropped = true; });
   for (let i = 0; i < 20000 && !dropped; i++) {
@@ -123,7 +124,8 @@ t.test('a heartbeat drops a peer whose event loop hangs, and keeps one that answ
   const alive = createLink(daemon, c, { name: 'daemon', wants: [], heartbeat });
   createLink(createBus('peer'), d, { name: 'peer', wants: [] });
   t.equal((await hung.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
-  await new Promise((r) => setTimeout(r, 300));
+  // What is asserted is a duration: the answering peer outlives two more silence limits.
+  await new Promise((r) => setTimeout(r, 2 * heartbeat.timeoutMs));
   let aliveClosed = false;
   void alive.closed.then(() => { aliveClosed = true; });
   await new Promise((r) => setImmediate(r));
@@ -145,7 +147,7 @@ t.test('admit refuses what a peer may not publish, and the link stays up', async
   createLink(plugin, b, { name: 'plugin', wants: [] });
   plugin.publish({ type: 'cmd.stop', requestId: 's', timeoutMs: null });
   plugin.publish({ type: 'cmd.status', requestId: 'q' });
-  while (delivered.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await waitFor('the admitted command', () => delivered.length > 0);
   t.same(delivered, ['cmd.status']);
   t.same(refused, ['cmd.stop']);
   link.close();

@@ -85,6 +85,20 @@ t.test('a hanging then failing webhook is retried with back-off; the lines arriv
   t.ok((slack.delivered[0]!.body.text as string).startsWith(first), 'the retry carries the failed post\'s lines first');
 });
 
+t.test('nothing else ever waits for Slack: deploys and status while a post hangs for good', async (t) => {
+  const slack = await fakeSlack(t, () => 'hang');
+  const { box } = await withSlack(t, slack.url, { batchMs: 100, requestTimeoutMs: 600_000 });
+  t.equal((await box.naught(['deploy'])).code, 0);
+  await waitFor('the post to be hanging', () => slack.posts.length === 1);
+  for (let i = 0; i < 3; i++) {
+    // Each would hang with the post (until the run's 30 s limit: code null) if anything waited on it.
+    t.equal((await box.naught(['deploy'])).code, 0, `deploy ${i + 2} while the post hangs`);
+    t.equal((await box.naught(['status'])).code, 0, 'status while the post hangs');
+  }
+  t.equal(slack.posts.length, 1, 'the one post still hangs: none of that waited for it');
+  t.equal(slack.delivered.length, 0);
+});
+
 t.test('a master restart is posted; a missing webhook URL stops the plugin once', async (t) => {
   const slack = await fakeSlack(t);
   const { box } = await withSlack(t, slack.url, { batchMs: 200 });
