@@ -1,23 +1,16 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { fixture } from '../helpers/paths.js';
-import { descendants, freePort, get, isAlive, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { descendants, get, isAlive, masterOf, readText, Sandbox, servingRelease, waitFor } from '../helpers/naught.js';
 
 const log = (box: Sandbox) => readText(box.path('naught.log'));
 const count = (text: string, what: string) => text.split(what).length - 1;
 
-/** naught with server.cjs, a link we point at one release or another, serving GREETING=v1. */
+/** naught serving GREETING=v1 from a release that a deploy can switch. */
 async function serving(t: Test, first: string, extra: Record<string, string> = {}) {
-  const box = new Sandbox(t);
-  const port = await freePort();
-  fs.symlinkSync(fixture(first), box.path('server.cjs'));
-  const start = await box.naught(['start', '--worker-count', '2', 'server.cjs'], { PORT: String(port), GREETING: 'v1', ...extra });
-  t.equal(start.code, 0, start.stderr);
-  t.teardown(() => box.naught(['stop', '--timeout', '1']));
-  const daemon = box.daemonPid()!;
-  const master = () => descendants(daemon).find((pid) => descendants(pid).length > 0)!;
-  const release = (file: string) => { fs.rmSync(box.path('server.cjs')); fs.symlinkSync(fixture(file), box.path('server.cjs')); };
-  return { box, port, daemon, master, release };
+  const served = await servingRelease(t, first, { GREETING: 'v1', ...extra });
+  const daemon = served.box.daemonPid()!;
+  return { ...served, daemon, master: () => masterOf(served.box) };
 }
 
 const phases: { phase: string; start: string; next: string; env: Record<string, string>; after: string; times: number }[] = [

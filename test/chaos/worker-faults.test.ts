@@ -1,25 +1,14 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fs from 'node:fs';
 import { fixture } from '../helpers/paths.js';
-import { descendants, freePort, get, isAlive, line, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { descendants, freePort, get, isAlive, line, masterOf, readText, Sandbox, servingRelease, waitFor } from '../helpers/naught.js';
 import { undiciLoad } from '../helpers/http-loads.js';
 
 const log = (box: Sandbox) => readText(box.path('naught.log'));
 const count = (text: string, what: string) => text.split(what).length - 1;
-const masterOf = (box: Sandbox) => descendants(box.daemonPid()!).find((pid) => descendants(pid).length > 0)!;
 /** The newest worker: the highest pid under the master. */
 const newest = (box: Sandbox) => Math.max(...descendants(masterOf(box)));
-
-async function serving(t: Test, first: string, extra: Record<string, string> = {}) {
-  const box = new Sandbox(t);
-  const port = await freePort();
-  fs.symlinkSync(fixture(first), box.path('server.cjs'));
-  const start = await box.naught(['start', '--worker-count', '2', 'server.cjs'], { PORT: String(port), ...extra });
-  t.equal(start.code, 0, start.stderr);
-  t.teardown(() => box.naught(['stop', '--timeout', '1']));
-  const release = (file: string) => { fs.rmSync(box.path('server.cjs')); fs.symlinkSync(fixture(file), box.path('server.cjs')); };
-  return { box, port, release };
-}
+const serving = servingRelease;
 
 t.test('kill -9 a worker while it boots at start: the start fails as a crash at boot does, and nothing is left', async (t) => {
   const box = new Sandbox(t);

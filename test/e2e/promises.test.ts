@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { fixture } from '../helpers/paths.js';
-import { descendants, freePort, isAlive, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { descendants, freePort, isAlive, masterOf, readText, Sandbox, waitFor } from '../helpers/naught.js';
 import { createBus } from '../../src/bus/bus.js';
 import { createLink } from '../../src/bus/link.js';
 import type { MessageOf } from '../../src/bus/messages.js';
 
 const log = (box: Sandbox) => readText(box.path('naught.log'));
-const masterOf = (box: Sandbox) => descendants(box.daemonPid()!).find((pid) => readText(`/proc/${pid}/cmdline`).includes('bin/master.js'))!;
 
 t.test('deploy --worker-count auto runs one worker per CPU', async (t) => {
   const box = new Sandbox(t);

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { naughtBin } from './paths.js';
+import type { Test as TapTest } from 'tap';
+import { fixture as fixtureFile, naughtBin } from './paths.js';
 
 export interface Run {
   code: number | null;
@@ -217,4 +218,23 @@ export function stopLines(n: number): string[] {
   for (let i = 1; i <= n; i++) out.push(line('ShutdownOld', 0, n - i, i, 0));
   for (let i = 1; i <= n; i++) out.push(line('OldExit', 0, 0, n - i, 0));
   return out;
+}
+
+/** The cluster master under a sandbox's daemon. */
+export const masterOf = (box: Sandbox): number =>
+  descendants(box.daemonPid()!).find((pid) => readText(`/proc/${pid}/cmdline`).includes('bin/master.js'))!;
+
+/**
+ * naught with 2 workers of `server.cjs`, a link to a fixture that `release` re-points, as
+ * a deploy of new code would: for faults in the middle of a deploy from one release to another.
+ */
+export async function servingRelease(t: TapTest, first: string, env: Record<string, string> = {}) {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  fs.symlinkSync(fixtureFile(first), box.path('server.cjs'));
+  const start = await box.naught(['start', '--worker-count', '2', 'server.cjs'], { PORT: String(port), ...env });
+  t.equal(start.code, 0, start.stderr);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  const release = (file: string) => { fs.rmSync(box.path('server.cjs')); fs.symlinkSync(fixtureFile(file), box.path('server.cjs')); };
+  return { box, port, release };
 }
