@@ -14,10 +14,15 @@ export type PluginCommand = ControlCommand;
 /** A command as a plugin writes it: the request id is added for it. */
 export type CommandInput<T extends PluginCommand> = Omit<MessageOf<T>, 'requestId'>;
 
+/**
+ * What a plugin hears is masked: every environment value in cmd.deploy, cmd.start and
+ * cmd.boot arrives as `‹set:hash›` (a keyed hash that shows a change, not the value).
+ * A plugin that needs a value reads it from its own process.env, the daemon's.
+ */
 export interface PluginBus<P extends PluginCommand> {
   on<T extends MessageType>(type: T, handler: Handler<T>): Unsubscribe;
   onAny(handler: (envelope: Envelope) => void): Unsubscribe;
-  /** Publishes a declared command; returns its request id, which the reply (pool.reply) carries. */
+  /** Publishes a declared command; returns its request id, which the reply (pool.reply) carries. A cmd.deploy's env reaches the workers as given. */
   publish<T extends P>(command: CommandInput<T>): string;
 }
 
@@ -29,7 +34,7 @@ export interface PluginContext<P extends PluginCommand, O> {
 }
 
 export interface PluginInstance {
-  /** Called when the daemon stops; naught waits a short while for what it returns. */
+  /** Called when the daemon stops (stop, SIGTERM, Ctrl+C); naught waits up to 2 s for what it returns. */
   stop?(): void | Promise<void>;
 }
 

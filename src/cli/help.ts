@@ -104,7 +104,8 @@ export const HELP = {
     "    Prints the messages a trace file (from `start --trace`) recorded, one\n" +
     "    line each: time, sender, type and payload. A file that is cut short\n" +
     "    or damaged prints up to the damage, then the error, and exits 1.\n" +
-    "    Gzipped archives of a rotated trace read the same.\n\n" +
+    "    Gzipped archives of a rotated trace read the same. Environment\n" +
+    "    values (of deploy, start) are recorded masked, as ‹set:hash›.\n\n" +
     "    With --follow, attaches to the running daemon and prints its\n" +
     "    messages as they happen, until the daemon stops.\n\n" +
     "    Available options and their defaults:\n\n" +
