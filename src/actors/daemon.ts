@@ -56,7 +56,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   // new workers have replaced the old (deploy.settled), never before.
   let server: ServerConfig = {
     script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
-    env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs,
+    env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs, bootTimeoutMs: config.bootTimeoutMs,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const rotator = await createLogRotatorActor({ bus, config, foreground }).catch((error: Error) => {

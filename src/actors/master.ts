@@ -91,7 +91,7 @@ export function createMasterActor(deps: MasterDeps): () => void {
   const offs = [
     bus.on('cmd.boot', (boot) => {
       deps.setup(boot);
-      dispatch({ type: 'boot', workerCount: boot.config.workerCount });
+      dispatch({ type: 'boot', workerCount: boot.config.workerCount, timeoutMs: boot.config.bootTimeoutMs });
     }),
     bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs }) => dispatch({ type: 'deploy', requestId, workerCount, env, cwd, timeoutMs })),
     bus.on('cmd.deploy-abort', ({ requestId }) => dispatch({ type: 'deploy-abort', requestId })),

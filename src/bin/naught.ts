@@ -64,6 +64,7 @@ naughtCommand('start')
   .option('--daemon-mode <bool>', '', 'true')
   .option('--remove-old-ipc <bool>', '', 'false')
   .option('--node-args <args>', '', '')
+  .option('--timeout <seconds>', '', 'none')
   .option('--drain <mode>', '', 'auto')
   .option('--drain-recent-ms <ms>', '', '1000')
   .option('--trace <file>')
@@ -96,7 +97,7 @@ naughtCommand('start')
       config: {
         script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain: o.drain, drainRecentMs,
+        drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!),
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins,

@@ -38,6 +38,8 @@ export interface ServerConfig {
   drain: DrainMode;
   /** An idle keep-alive connection used within this time may still bring a request. */
   drainRecentMs: number;
+  /** `start --timeout`: a boot with workers still booting this long fails; null waits, as naught 1.6. */
+  bootTimeoutMs: number | null;
 }
 
 export type DrainMode = 'auto' | 'off';

@@ -31,6 +31,7 @@ export const HELP = {
     "    --max-log-size 10485760\n" +
     "    --max-log-files 0 (keep every archive)\n" +
     "    --trace (off; a file records every bus message)\n" +
+    "    --timeout none (seconds to boot; then the start fails)\n" +
     "    --drain auto (keep-alive clients survive a worker's close; or off)\n" +
     "    --drain-recent-ms 1000\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +

@@ -37,7 +37,7 @@ export interface PoolState {
 }
 
 export type PoolInput =
-  | { type: 'boot'; workerCount: number }
+  | { type: 'boot'; workerCount: number; timeoutMs: number | null }
   | { type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null }
   | { type: 'deploy-abort'; requestId: string }
   | { type: 'deploy-timeout' }
@@ -84,7 +84,7 @@ class Transition {
 
   apply(input: PoolInput): void {
     switch (input.type) {
-      case 'boot': return this.boot(input.workerCount);
+      case 'boot': return this.boot(input.workerCount, input.timeoutMs);
       case 'deploy': return this.deploy(input);
       case 'deploy-abort': return this.abortRequested(input.requestId);
       case 'deploy-timeout': return this.deployTimedOut();
@@ -100,10 +100,11 @@ class Transition {
 
   // --- commands -------------------------------------------------------------------
 
-  private boot(workerCount: number): void {
+  private boot(workerCount: number, timeoutMs: number | null): void {
     this.state.workerCount = workerCount;
     this.emit('Bootup');
     this.startDeploy(null);
+    if (timeoutMs !== null && this.state.deploy !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: timeoutMs });
   }
 
   private deploy(input: Extract<PoolInput, { type: 'deploy' }>): void {
@@ -127,7 +128,7 @@ class Transition {
   private deployTimedOut(): void {
     if (this.state.deploy === null || this.state.deploy.aborting !== null) return;
     this.emit('Timeout');
-    this.abort('DeployFailed');
+    this.abort(this.state.deploy.isBoot ? 'BootFailed' : 'DeployFailed');
   }
 
   private stop(requestId: string, timeoutMs: number | null): void {

@@ -39,7 +39,7 @@ class Harness {
 }
 
 function booted(workerCount: number): Harness {
-  const h = new Harness().send({ type: 'boot', workerCount });
+  const h = new Harness().send({ type: 'boot', workerCount, timeoutMs: null });
   for (const id of h.ids()) h.send({ type: 'online', workerId: id });
   h.take();
   h.effects = [];
@@ -49,7 +49,7 @@ function booted(workerCount: number): Harness {
 const deploy = (timeoutMs: number | null = null): PoolInput => ({ type: 'deploy', requestId: 'd', workerCount: 0, env: null, cwd: null, timeoutMs });
 
 t.test('boot: Bootup, SpawnNew and NewOnline per worker, then Ready', async (t) => {
-  const h = new Harness().send({ type: 'boot', workerCount: 2 });
+  const h = new Harness().send({ type: 'boot', workerCount: 2, timeoutMs: null });
   t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 1, slot: 0, delayMs: 0 }, { type: 'spawn', workerId: 2, slot: 1, delayMs: 0 }]);
   h.send({ type: 'online', workerId: 2 }, { type: 'online', workerId: 1 });
   t.same(h.take(), [
@@ -64,7 +64,7 @@ t.test('boot: Bootup, SpawnNew and NewOnline per worker, then Ready', async (t) 
 });
 
 t.test('a boot whose worker dies before online destroys the others and exits', async (t) => {
-  const h = new Harness().send({ type: 'boot', workerCount: 2 }).send({ type: 'exit', workerId: 1 });
+  const h = new Harness().send({ type: 'boot', workerCount: 2, timeoutMs: null }).send({ type: 'exit', workerId: 1 });
   t.same(h.take().slice(3), [
     'NewDeath. booting: 1, online: 0, dying: 0, new_online: 0',
     'DestroyNew. booting: 0, online: 0, dying: 0, new_online: 0',
@@ -257,4 +257,25 @@ t.test('an old worker crashing mid-deploy is replaced, and its replacement retir
 t.test('worker count changes on deploy; NAUGHT_WORKER slots stay 0..n-1', async (t) => {
   const h = booted(1).send({ ...deploy(), workerCount: 3 } as PoolInput);
   t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [0, 1, 2]);
+});
+
+t.test('a boot with a timeout: workers still booting when it passes fail the boot as a crash at boot does', async (t) => {
+  const h = new Harness().send({ type: 'boot', workerCount: 2, timeoutMs: 5000 });
+  t.same(h.takeEffects('start-timer'), [{ type: 'start-timer', timer: 'deploy', ms: 5000 }]);
+  h.send({ type: 'online', workerId: 1 });
+  h.take();
+  h.send({ type: 'deploy-timeout' });
+  t.same(h.take(), [
+    'Timeout. booting: 1, online: 0, dying: 0, new_online: 1',
+    'DestroyNew. booting: 1, online: 0, dying: 0, new_online: 0',
+    'DestroyNew. booting: 0, online: 0, dying: 0, new_online: 0',
+  ]);
+  t.same(h.takeEffects('kill').map((e) => (e as { workerId: number }).workerId).sort(), [1, 2]);
+  h.send({ type: 'exit', workerId: 1 }, { type: 'exit', workerId: 2 });
+  t.same(h.takeEffects('exit'), [{ type: 'exit', reason: 'boot-failed' }]);
+});
+
+t.test('a boot without a timeout sets no timer, as naught 1.6 waited', async (t) => {
+  const h = new Harness().send({ type: 'boot', workerCount: 1, timeoutMs: null });
+  t.same(h.takeEffects('start-timer'), []);
 });
