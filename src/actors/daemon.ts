@@ -192,8 +192,8 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     rotator.attach('stdout', child.stdout);
     rotator.attach('stderr', child.stderr);
     child.on('message', (message: unknown, handle: unknown) => {
-      const stream = (message as { output?: unknown } | null)?.output;
-      if (handle instanceof net.Socket && (stream === 'stdout' || stream === 'stderr')) rotator.adopt(stream, handle);
+      const { output: stream, pid } = (message ?? {}) as { output?: unknown; pid?: unknown };
+      if (handle instanceof net.Socket && (stream === 'stdout' || stream === 'stderr')) rotator.adopt(stream, handle, typeof pid === 'number' ? pid : 0);
       else if (handle instanceof net.Socket) handle.destroy();
     });
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };

@@ -6,7 +6,8 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
-import type { DaemonConfig, LogName, WorkerStreamName } from '../bus/messages.js';
+import type { DaemonConfig, LogName, MessageOf, WorkerStreamName } from '../bus/messages.js';
+import { LastLines } from '../logs/last-lines.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
 import { LogSink } from '../logs/log-sink.js';
@@ -19,7 +20,7 @@ export interface LogRotator {
   /** Streams one of the master's own pipes into its file until the pipe ends. */
   attach(stream: WorkerStreamName, source: Readable | null): void;
   /** The same for a worker's pipe, handed over to us alone: reads land in one reused buffer. */
-  adopt(stream: WorkerStreamName, pipe: net.Socket): void;
+  adopt(stream: WorkerStreamName, pipe: net.Socket, pid: number): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +39,7 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
   const sinkFor = (stream: WorkerStreamName) => (stream === 'stdout' ? stdout : stderr);
   // Shared by every worker's pipe: a read is handled, and copied, before the next one starts.
   const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const lastWords = createLastWords(bus);
   return {
     eventSink: events ?? (logTarget(config.log).kind === 'inherit' && foreground ? process.stderr : null),
     attach(stream, source) {
@@ -51,32 +53,76 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
       });
       source.on('end', feed.end);
     },
-    adopt(stream, pipe) {
+    adopt(stream, pipe, pid) {
       const sink = sinkFor(stream);
       if (!sink) return void pipe.resume();
-      const feed = feeder(sink, () => reader.resume());
+      const tail = stream === 'stderr' && pid > 0 ? lastWords.follow(pid) : null;
+      const feed = feeder(sink, () => reader.resume(), tail?.lines);
       const reader = readInto(readBuffer, pipe, feed.take);
       reader.on('error', () => {});
-      reader.on('end', feed.end);
+      reader.on('end', () => {
+        feed.end();
+        tail?.ended();
+      });
     },
     async close() {
       off();
+      lastWords.stop();
       await Promise.all(sinks.map((sink) => sink.finish()));
     },
   };
 }
 
 /** Cuts a pipe's bytes into lines for `sink`; `take` says false when the pipe must pause until `resume`. */
-function feeder(sink: LogSink, resume: () => void) {
+function feeder(sink: LogSink, resume: () => void, tail?: LastLines) {
   const lines = new LineFramer();
   return {
     take(data: Buffer): boolean {
       const group = lines.take(data);
+      if (group.length > 0) tail?.add(group);
       if (group.length === 0 || sink.write(group)) return true;
       sink.onDrain(resume);
       return false;
     },
-    end: () => void sink.write(lines.end()),
+    end: () => {
+      const last = lines.end();
+      if (last.length > 0) tail?.add(last);
+      sink.write(last);
+    },
+  };
+}
+
+/**
+ * The last lines each worker wrote to stderr, until it is gone: a worker that died (an
+ * exit code other than 0, or a signal) has them published once both its exit and the end
+ * of its pipe are known, so that `start` and `deploy` can show why it died.
+ */
+function createLastWords(bus: Bus) {
+  const MAX_FOLLOWED = 64;
+  const followed = new Map<number, { lines: LastLines; ended: boolean; exit: MessageOf<'worker.exited'> | null }>();
+  const publishIfDone = (pid: number) => {
+    const entry = followed.get(pid);
+    if (!entry?.ended || !entry.exit) return;
+    followed.delete(pid);
+    const { workerId, slot, code, signal } = entry.exit;
+    const lines = entry.lines.lines();
+    if ((code !== 0 || signal !== null) && lines.length > 0) bus.publish({ type: 'worker.last-words', workerId, slot, pid, lines });
+  };
+  const off = bus.on('worker.exited', (exit) => {
+    const entry = followed.get(exit.pid);
+    if (!entry) return;
+    entry.exit = exit;
+    publishIfDone(exit.pid);
+  });
+  return {
+    follow(pid: number) {
+      const entry = { lines: new LastLines(), ended: false, exit: null };
+      followed.set(pid, entry);
+      // Workers whose exit never comes (a master that died with them) are forgotten oldest first.
+      if (followed.size > MAX_FOLLOWED) followed.delete(followed.keys().next().value!);
+      return { lines: entry.lines, ended: () => { entry.ended = true; publishIfDone(pid); } };
+    },
+    stop: off,
   };
 }
 

@@ -64,9 +64,9 @@ createMasterActor({
  * stops reading first, since Node keeps reading a sent pipe (into nothing) until the
  * daemon acknowledges it, and holds a second one back until then.
  */
-function handOverToDaemon(stream: WorkerStreamName, source: Readable): void {
+function handOverToDaemon(stream: WorkerStreamName, source: Readable, pid: number): void {
   (source as unknown as { _handle?: { readStop(): number } })._handle?.readStop();
-  process.send?.({ output: stream }, source as Socket, {}, () => {});
+  process.send?.({ output: stream, pid }, source as Socket, {}, () => {});
 }
 
 // Without a daemon nobody can stop us: stop the workers rather than orphan them.

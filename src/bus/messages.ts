@@ -102,6 +102,8 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
+  /** The last lines (at most 20) a worker that died wrote to stderr, from the daemon's log rotator. */
+  'worker.last-words': { workerId: number; slot: number; pid: number; lines: string[] };
   /** master → one worker proxy: disconnect it, after sending 'shutdown' if notify. */
   'worker.shutdown': { workerId: number; notify: boolean };
   /** master → one worker proxy: SIGKILL, for timeouts and aborts. */
@@ -157,7 +159,7 @@ export interface Envelope<M = Message> {
 const KNOWN_TYPES: Record<MessageType, true> = {
   'link.hello': true, 'link.ping': true, 'link.pong': true, 'plugin.ready': true, 'plugin.list': true, 'cmd.start': true, 'cmd.boot': true, 'cmd.deploy': true,
   'cmd.deploy-abort': true, 'cmd.stop': true, 'cmd.status': true, 'cmd.reopen-logs': true, 'worker.spawned': true,
-  'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.shutdown': true,
+  'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.last-words': true, 'worker.shutdown': true,
   'worker.kill': true, 'pool.event': true,
   'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
 };

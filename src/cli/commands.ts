@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
 import { createBus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
-import type { DaemonConfig, Message, PoolEvent } from '../bus/messages.js';
+import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
 import * as trace from './trace.js';
+import { createBootProgress, type BootProgress } from './boot-progress.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
 
@@ -123,7 +124,9 @@ export interface DeployOptions {
 
 export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise<number> {
   let onSigint: (() => void) | null = null;
+  const lastWords = lastWordsPrinter(io, process.stderr.isTTY === true);
   const result = talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.deploy', requestId, ...options }), (msg) => {
+    if (msg.type === 'worker.last-words') return lastWords.heard(msg);
     if (isEvent(msg, 'ErrorDeployInProgress')) {
       io.err('Deploy already in progress. Press Ctrl+C to abort.\n');
       return undefined;
@@ -134,6 +137,7 @@ export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise
     }
     if (isEvent(msg, 'DeployFailed')) {
       io.out("Deploy failed. Check stderr.log and usage of 'online' and 'shutdown' events.\n");
+      lastWords.failed();
       return 1;
     }
     if (isEvent(msg, 'Ready')) {
@@ -254,21 +258,60 @@ function processExists(pid: number): boolean {
   }
 }
 
-function renderStart(io: Io): Renderer {
+/**
+ * On a terminal, what the workers that died wrote last to stderr, after naught's line
+ * about the failure: the reason (a MODULE_NOT_FOUND, a stack) is then where one looks.
+ */
+function lastWordsPrinter(io: Io, tty: boolean) {
+  const heard: MessageOf<'worker.last-words'>[] = [];
+  let failed = false;
+  const print = ({ slot, pid, lines }: MessageOf<'worker.last-words'>) => {
+    io.err(`Worker ${slot} (pid ${pid}) wrote before it died, on stderr:\n${lines.map((line) => `  ${line}\n`).join('')}`);
+  };
+  return {
+    heard(msg: MessageOf<'worker.last-words'>): undefined {
+      if (!tty) return undefined;
+      if (failed) print(msg);
+      else heard.push(msg);
+      return undefined;
+    },
+    /** After naught's line that the boot or deploy failed; later ones print as they come. */
+    failed(): void {
+      failed = true;
+      if (tty) for (const msg of heard.splice(0)) print(msg);
+    },
+  };
+}
+
+function renderStart(io: Io, config: DaemonConfig, progress: BootProgress, tty: boolean): Renderer {
+  let timedOut = false;
+  const lastWords = lastWordsPrinter(io, tty);
   return (msg) => {
+    if (msg.type === 'worker.last-words') return lastWords.heard(msg);
+    if (msg.type === 'pool.event') progress.online(msg.count.online + msg.count.new_online);
     if (isEvent(msg, 'Ready')) {
+      progress.finish();
       io.out(formatStatus(msg));
       return 0;
     }
+    if (isEvent(msg, 'Timeout')) timedOut = true;
     if (isEvent(msg, 'Shutdown')) {
-      io.err('The server crashed without booting. Check stderr.log.\n');
+      progress.finish();
+      if (!timedOut) {
+        io.err('The server crashed without booting. Check stderr.log.\n');
+        lastWords.failed();
+        return { whenClosed: 1 };
+      }
+      io.err(`The server was still booting when --timeout passed (${(config.bootTimeoutMs ?? 0) / 1000} s); its workers were stopped. Check stderr.log.\n`);
+      progress.hint();
       return { whenClosed: 1 };
     }
     if (msg.type === 'notice' && msg.code === 'DAEMON_START_FAILED') {
+      progress.finish();
       io.err(`unable to start daemon: ${msg.message}\n`);
       return 1;
     }
-    return printOther(io, msg);
+    return printOther(progress.io, msg);
   };
 }
 
@@ -279,7 +322,10 @@ function startDaemon(io: Io, config: DaemonConfig): Promise<number> {
   child.unref();
   let spawnError: Error | null = null;
   child.once('error', (error) => { spawnError = error; });
-  const client = createCliClientActor(pipe, renderStart(io), () => {
+  const tty = process.stderr.isTTY === true;
+  const progress = createBootProgress(io, config.workerCount, tty);
+  const client = createCliClientActor(pipe, renderStart(io, config, progress, tty), () => {
+    progress.finish();
     io.err(`unable to start daemon: ${spawnError?.message ?? 'the daemon process exited before the server was up'}\n`);
     return 1;
   });

@@ -15,21 +15,21 @@ export interface WorkerOutput {
 }
 
 /** Passes a pipe's read end to the daemon; the daemon's log rotator owns it from then on. */
-export type HandOver = (stream: WorkerStreamName, source: Readable) => void;
+export type HandOver = (stream: WorkerStreamName, source: Readable, pid: number) => void;
 
 export function createWorkerOutput(modes: { stdout: OutputMode; stderr: OutputMode }, handOver: HandOver): WorkerOutput {
-  const route = (stream: WorkerStreamName, source: Readable | null) => {
+  const route = (stream: WorkerStreamName, source: Readable | null, pid: number) => {
     if (!source) return;
     const mode = modes[stream];
-    if (mode === 'pipe') return handOver(stream, source);
+    if (mode === 'pipe') return handOver(stream, source, pid);
     if (mode === 'ignore') return void source.resume();
     const terminal: Writable = stream === 'stdout' ? process.stdout : process.stderr;
     source.pipe(lineFramed()).pipe(terminal, { end: false });
   };
   return {
     attach(worker) {
-      route('stdout', worker.process.stdout);
-      route('stderr', worker.process.stderr);
+      route('stdout', worker.process.stdout, worker.process.pid ?? 0);
+      route('stderr', worker.process.stderr, worker.process.pid ?? 0);
     },
   };
 }

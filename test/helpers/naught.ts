@@ -96,6 +96,7 @@ export class Sandbox {
     for (const child of this.children) if (child.pid) all.add(child.pid);
     all.delete(process.pid);
     all.delete(1);
+    all.delete(0); // kill(0) would signal the whole process group: the test runner too
     for (const pid of all) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }

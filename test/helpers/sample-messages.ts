@@ -22,6 +22,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'worker.online': { type: 'worker.online', workerId: 1, slot: 0, pid: 100 },
   'worker.offline': { type: 'worker.offline', workerId: 1, slot: 0, pid: 100 },
   'worker.exited': { type: 'worker.exited', workerId: 1, slot: 0, pid: 100, code: null, signal: 'SIGKILL' },
+  'worker.last-words': { type: 'worker.last-words', workerId: 1, slot: 0, pid: 100, lines: ['Error: boom', '    at main (server.js:1:1)'] },
   'worker.shutdown': { type: 'worker.shutdown', workerId: 1, notify: true },
   'worker.kill': { type: 'worker.kill', workerId: 1 },
   'pool.event': { type: 'pool.event', event: 'SpawnNew', waitingFor: 'new', count: counts },
