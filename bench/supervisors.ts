@@ -196,6 +196,8 @@ async function scenarioThroughput(sup: Supervisor) {
     const s = await serve(sup, workers);
     try {
       record(`5. requests/s, ${workers} worker${workers > 1 ? 's' : ''}`, sup, (await load(s.port, true, 5)).requests.average);
+      // A connection per request: where the master's hand-off bookkeeping (src/cluster/handoffs.ts) costs, if anywhere.
+      if (workers === 2) record('5. requests/s, 2 workers, new connection', sup, (await load(s.port, false, 5)).requests.average);
     } finally {
       await s.stop();
     }
