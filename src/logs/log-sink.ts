@@ -74,6 +74,8 @@ export class LogSink {
   private idleWaiters: (() => void)[] = [];
   /** A failure was reported, so its end will be too. */
   private failureReported = false;
+  /** A compression failed and was said; said again only after one has worked since. */
+  private compressionFailureReported = false;
   private dropped = { lines: 0, bytes: 0 };
   /** The last archive's timestamp: two rotations in one millisecond must not share a name. */
   private lastStamp = 0;
@@ -317,9 +319,12 @@ export class LogSink {
       await compress(renamed);
     } catch (error) {
       // The rotated lines stay in the uncompressed file; say so (once) rather than lose them.
-      this.report(new Error(`could not compress ${renamed}: ${(error as Error).message}`));
+      // Not a write failure: no write waits on it, and the next write is no recovery.
+      if (!this.compressionFailureReported) this.options.onFailed?.(new Error(`could not compress ${renamed}: ${(error as Error).message}`));
+      this.compressionFailureReported = true;
       return;
     }
+    this.compressionFailureReported = false;
     this.options.onRotated?.(`${renamed}.gz`);
     await this.pruneArchives();
   }

@@ -35,6 +35,11 @@ const workers = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
  * A deploy starts at the first SpawnNew after a cmd.deploy that was not refused, and ends
  * at Ready (done, or aborted if an abort was asked for meanwhile), DeployFailed or Shutdown.
  */
+/** The wait before the next try of a failed post: 1 s, doubling, at most 60 s. */
+export function nextRetryMs(previousMs: number): number {
+  return Math.min(previousMs ? previousMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
+}
+
 export function createNarrator(): (envelope: Envelope) => string | null {
   let asked: { requestId: string; time: number } | null = null;
   let deploy: { time: number; abortRequested: boolean } | null = null;
@@ -153,7 +158,7 @@ export default definePlugin<never, SlackOptions>({
         droppedLines += dropped;
         pending = [...lines, ...pending];
         trimPending();
-        retryMs = Math.min(retryMs ? retryMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
+        retryMs = nextRetryMs(retryMs);
         log(`posting to Slack failed (${(error as Error).message}); retrying in ${retryMs} ms`);
       } finally {
         // Counted from the end: a slow request must not let the next one arrive too soon.

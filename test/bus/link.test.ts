@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { createBus, type Bus } from '../../src/bus/bus.js';
-import { encodeFrame } from '../../src/bus/codec.js';
+import { encodeFrame, FrameDecoder } from '../../src/bus/codec.js';
 import { waitFor } from '../helpers/naught.js';
 import { spawnWithPipe } from '../../src/bus/fd3.js';
 import { createLink, type Link } from '../../src/bus/link.js';
-import type { MessageOf } from '../../src/bus/messages.js';
+import type { Envelope, MessageOf } from '../../src/bus/messages.js';
 import { compiledFixture } from '../helpers/paths.js';
 
 function nextReply(bus: Bus): Promise<MessageOf<'pool.reply'>> {
@@ -168,3 +168,47 @@ async function socketPair(): Promise<[net.Socket, net.Socket]> {
   server.close();
   return [accepted, client];
 }
+
+/** A peer that reads a link's frames as they come, without a link of its own. */
+async function rawPeer(wants: string[]) {
+  const [a, b] = await socketPair();
+  const decoder = new FrameDecoder();
+  const received: Envelope[] = [];
+  b.on('data', (d: Buffer) => received.push(...decoder.push(d)));
+  b.write(encodeFrame({ seq: 0, time: 0, sender: 'peer', msg: { type: 'link.hello', name: 'peer', wants } }));
+  return { local: a, remote: b, received };
+}
+
+t.test("a link coalesces one event-loop turn's frames into one write, and forwards only what its peer asked for", async (t) => {
+  const { local, remote, received } = await rawPeer(['pool.reply']);
+  t.teardown(() => { local.destroy(); remote.destroy(); });
+  const bus = createBus('daemon');
+  const link = createLink(bus, local, { name: 'daemon', wants: [] });
+  await link.ready;
+  await waitFor("the link's hello", () => received.length > 0);
+  received.length = 0;
+  const writes: number[] = [];
+  const write = local.write.bind(local);
+  local.write = ((data: Buffer, ...rest: never[]) => { writes.push(data.length); return write(data, ...rest); }) as typeof local.write;
+  for (let i = 0; i < 50; i++) {
+    bus.publish({ type: 'pool.reply', requestId: `r${i}`, event: 'Status', waitingFor: null, count: { booting: 0, online: 1, dying: 0, new_online: 0 } });
+    bus.publish({ type: 'notice', code: 'PLUGIN_LOG', message: 'not asked for' });
+  }
+  await waitFor('the replies to arrive', () => received.length >= 50);
+  t.equal(writes.length, 1, 'fifty frames of one turn, one write');
+  t.equal(received.length, 50);
+  t.ok(received.every(({ msg }) => msg.type === 'pool.reply'), 'no notice: the peer did not ask for it');
+  link.close();
+});
+
+t.test('a link closes itself on a message type outside the catalogue, and its process goes on', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const bus = createBus('daemon');
+  const link = createLink(bus, a, { name: 'daemon', wants: [] });
+  b.write(encodeFrame({ seq: 0, time: 0, sender: 'peer', msg: { type: 'link.hello', name: 'peer', wants: [] } }));
+  b.write(encodeFrame({ seq: 1, time: 0, sender: 'peer', msg: { type: 'cmd.format-disk' } as unknown as MessageOf<'cmd.status'> }));
+  const error = await link.closed;
+  t.equal(error?.code, 'FRAME_UNKNOWN_TYPE');
+  t.match(error?.message, /message type "cmd\.format-disk" is not in the catalogue/);
+});

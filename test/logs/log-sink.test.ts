@@ -182,3 +182,27 @@ t.test('a rotation that fails is tried again before any write: no recovery is sa
   t.equal(failures.length, 1, `one failure reported: ${failures.join(' | ')}`);
   t.match(failures[0], /^EPERM: operation not permitted, rename/);
 });
+
+t.test('a failed compression is said once, however many fail; the rotated lines stay in their file', async (t) => {
+  const calls: string[] = [];
+  const here = (relative: string) => new URL(relative, import.meta.url).href;
+  const { LogSink: Mocked } = await t.mockImport<typeof import('../../src/logs/log-sink.js')>(here('../../src/logs/log-sink.js'), {
+    [here('../../src/logs/compressor.js')]: {
+      compress: async (file: string) => { calls.push(file); throw new Error('the compressor died'); },
+      noteLogged: () => {},
+    },
+  });
+  const dir = tempDir(t);
+  const file = path.join(dir, 'out.log');
+  const failures: string[] = [];
+  const recoveries: unknown[] = [];
+  const sink = await Mocked.open({ path: file, maxSize: 100, onFailed: (error) => failures.push(error.message), onRecovered: (dropped) => recoveries.push(dropped) });
+  for (let n = 0; n < 4; n++) sink.write(group(n, 80));
+  await sink.finish();
+  await waitFor('every rotated file tried', () => calls.length === 3);
+  t.equal(failures.length, 1, `said once: ${failures.join(' | ')}`);
+  t.match(failures[0], /^could not compress .*out-\d+\.log: the compressor died$/);
+  t.same(recoveries, [], 'and no write "recovered": none had failed');
+  const rotated = fs.readdirSync(dir).filter((f) => /^out-\d+\.log$/.test(f)).sort();
+  t.same(rotated.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')), [0, 1, 2].map((n) => group(n, 80).toString()), 'each rotated file keeps its lines');
+});

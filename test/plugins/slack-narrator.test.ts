@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createNarrator } from '../../src/plugins/slack.js';
+import { createNarrator, nextRetryMs } from '../../src/plugins/slack.js';
 import type { Counts, Envelope, Message, PoolEventName } from '../../src/bus/messages.js';
 
 const counts = (online: number, booting = 0): Counts => ({ booting, online, dying: 0, new_online: 0 });
@@ -44,4 +44,11 @@ t.test('crash loops and master restarts', async (t) => {
     'Crash loop: Worker 0 crashed 3 times in a row; restarting it in 200 ms.',
     'Master restarted: The master process 9 died (signal SIGKILL); starting a new master.',
   ]);
+});
+
+t.test('a failing webhook is tried again after 1 s, doubling, capped at 60 s', async (t) => {
+  const waits: number[] = [];
+  for (let ms = 0, i = 0; i < 9; i++) waits.push(ms = nextRetryMs(ms));
+  t.same(waits, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  t.equal(nextRetryMs(0), 1000, 'after a success the wait starts again at 1 s');
 });
