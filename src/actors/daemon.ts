@@ -76,13 +76,6 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });
   });
-  // Out of file descriptors (ulimit -n), say: a failed accept is said once per cause, never fatal.
-  const socketErrors = new Set<string>();
-  controlServer.on('error', (error: NodeJS.ErrnoException) => {
-    if (socketErrors.has(error.code ?? error.message)) return;
-    socketErrors.add(error.code ?? error.message);
-    bus.publish({ type: 'notice', code: 'CONTROL_SOCKET_ERROR', message: `The control socket could not accept a connection: ${error.message}. The daemon carries on.` });
-  });
   await fs.promises.mkdir(path.dirname(config.pidFile), { recursive: true });
   await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
 

@@ -142,7 +142,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'CONTROL_SOCKET_ERROR' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
+  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];

@@ -29,7 +29,8 @@ export interface PoolState {
   generation: number;
   nextId: number;
   /** The boot or deploy under way, and what to announce once its new workers are destroyed. */
-  deploy: { isBoot: boolean; aborting: AbortOutcome | null; requestId: string | null } | null;
+  /** requestId: the deploy's; null for the boot. */
+  deploy: { aborting: AbortOutcome | null; requestId: string | null } | null;
   /** Per slot: consecutive crashes and since when its worker has been online. */
   slots: Record<number, { failures: number; onlineSince: number | null }>;
   /** A stop's kill deadline is set. */
@@ -128,7 +129,7 @@ class Transition {
   private deployTimedOut(): void {
     if (this.state.deploy === null || this.state.deploy.aborting !== null) return;
     this.emit('Timeout');
-    this.abort(this.state.deploy.isBoot ? 'BootFailed' : 'DeployFailed');
+    this.abort(this.failure());
   }
 
   private stop(requestId: string, timeoutMs: number | null): void {
@@ -184,7 +185,7 @@ class Transition {
       worker.state = 'dying';
       worker.dyingReason = 'offline';
       this.emit('WorkerOffline');
-      return this.abort(this.state.deploy?.isBoot ? 'BootFailed' : 'DeployFailed');
+      return this.abort(this.failure());
     }
     worker.state = 'dying';
     worker.dyingReason = 'offline';
@@ -209,7 +210,7 @@ class Transition {
     if (worker.state === 'dying') return this.dyingExited(worker);
     if (this.isNew(worker) && this.state.waitingFor === 'new') {
       this.emit('NewDeath');
-      return this.abort(this.state.deploy?.isBoot ? 'BootFailed' : 'DeployFailed');
+      return this.abort(this.failure());
     }
     this.resuscitate(worker);
   }
@@ -237,7 +238,7 @@ class Transition {
   /** requestId: the deploy's; null for the boot. */
   private startDeploy(requestId: string | null): void {
     this.state.generation++;
-    this.state.deploy = { isBoot: requestId === null, aborting: null, requestId };
+    this.state.deploy = { aborting: null, requestId };
     this.state.waitingFor = 'new';
     for (let slot = 0; slot < this.state.workerCount; slot++) {
       this.spawn(slot, 'deploy', 0, this.state.generation);
@@ -332,6 +333,11 @@ class Transition {
     const worker: PoolWorker = { id: this.state.nextId++, slot, state: 'booting', spawnedBy, generation, dyingReason: null };
     this.state.workers.push(worker);
     this.effects.push({ type: 'spawn', workerId: worker.id, slot, delayMs });
+  }
+
+  /** How the boot or deploy under way ends when a new worker fails it. */
+  private failure(): AbortOutcome {
+    return this.state.deploy?.requestId === null ? 'BootFailed' : 'DeployFailed';
   }
 
   /** Spawned by the boot or deploy under way. */

@@ -8,7 +8,6 @@ const log = (box: Sandbox) => readText(box.path('naught.log'));
 const count = (text: string, what: string) => text.split(what).length - 1;
 /** The newest worker: the highest pid under the master. */
 const newest = (box: Sandbox) => Math.max(...descendants(masterOf(box)));
-const serving = servingRelease;
 
 t.test('kill -9 a worker while it boots at start: the start fails as a crash at boot does, and nothing is left', async (t) => {
   const box = new Sandbox(t);
@@ -25,7 +24,7 @@ t.test('kill -9 a worker while it boots at start: the start fails as a crash at 
 });
 
 t.test('kill -9 a booting new worker during a deploy: Deploy failed, exit 1, and the old workers serve throughout', async (t) => {
-  const { box, port, release } = await serving(t, 'hello-server.cjs');
+  const { box, port, release } = await servingRelease(t, 'hello-server.cjs');
   const load = undiciLoad(`http://127.0.0.1:${port}/`, 4);
   release('boots-slowly.cjs');
   const deploy = box.spawn(['deploy'], { BOOT_MS: '3000' });
@@ -41,7 +40,7 @@ t.test('kill -9 a booting new worker during a deploy: Deploy failed, exit 1, and
 });
 
 t.test('kill -9 a new worker that is online while the other boots: the deploy fails, the old workers serve', async (t) => {
-  const { box, port, release } = await serving(t, 'hello-server.cjs');
+  const { box, port, release } = await servingRelease(t, 'hello-server.cjs');
   const load = undiciLoad(`http://127.0.0.1:${port}/`, 4);
   release('boots-slowly.cjs');
   const deploy = box.spawn(['deploy'], { BOOT_MS_0: '0', BOOT_MS_1: '3000' });
@@ -57,7 +56,7 @@ t.test('kill -9 a new worker that is online while the other boots: the deploy fa
 });
 
 t.test('kill -9 an old worker while it drains during a deploy: the deploy is done; only its in-flight requests may fail', async (t) => {
-  const { box, port, release } = await serving(t, 'drains-slowly.cjs', { DRAIN_MS: '3000' });
+  const { box, port, release } = await servingRelease(t, 'drains-slowly.cjs', { DRAIN_MS: '3000' });
   const oldWorkers = descendants(masterOf(box));
   const load = undiciLoad(`http://127.0.0.1:${port}/`, 4);
   release('hello-server.cjs');
@@ -72,7 +71,7 @@ t.test('kill -9 an old worker while it drains during a deploy: the deploy is don
 });
 
 t.test('kill -9 a worker during a stop: the stop completes, exit 0', async (t) => {
-  const { box } = await serving(t, 'drains-slowly.cjs', { DRAIN_MS: '3000' });
+  const { box } = await servingRelease(t, 'drains-slowly.cjs', { DRAIN_MS: '3000' });
   const daemon = box.daemonPid()!;
   const workers = descendants(masterOf(box));
   const stop = box.spawn(['stop']);
@@ -85,7 +84,7 @@ t.test('kill -9 a worker during a stop: the stop completes, exit 0', async (t) =
 });
 
 t.test('SIGSTOP a new worker during a deploy: --timeout resolves it, the stopped worker is killed, the old ones serve', async (t) => {
-  const { box, port, release } = await serving(t, 'hello-server.cjs');
+  const { box, port, release } = await servingRelease(t, 'hello-server.cjs');
   release('boots-slowly.cjs');
   const deploy = box.spawn(['deploy', '--timeout', '1.5'], { BOOT_MS: '500' });
   await waitFor('the new workers to be spawned', () => count(log(box), 'SpawnNew.') === 4);
@@ -101,7 +100,7 @@ t.test('SIGSTOP a new worker during a deploy: --timeout resolves it, the stopped
 });
 
 t.test('SIGSTOP a worker during a stop: stop --timeout resolves it', async (t) => {
-  const { box } = await serving(t, 'hello-server.cjs');
+  const { box } = await servingRelease(t, 'hello-server.cjs');
   const daemon = box.daemonPid()!;
   const [stopped] = descendants(masterOf(box));
   process.kill(stopped!, 'SIGSTOP');
