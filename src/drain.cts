@@ -10,7 +10,6 @@
 // once, a more recent one gets the rest of recentMs; http2 sessions get the two-step
 // GOAWAY. The server's 'close' (and close()'s callback) comes once the last connection
 // is gone.
-import tls = require('node:tls');
 import type { Server as NetServer, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
@@ -70,7 +69,7 @@ function track(server: Marked, initialRecentMs: number, startsOn: (() => boolean
   const drain = { start, closed, startsOn, recentMs: initialRecentMs };
 
   // Over TLS, requests arrive on the TLS socket, not on the TCP one under it.
-  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: Socket) => {
+  server.on(isTls(server) ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections.set(socket, { inFlight: new Set(), lastUsed: Date.now() });
     socket.once('close', () => connections.delete(socket));
   });
@@ -169,4 +168,12 @@ function closeWhenWritten(socket: Socket): void {
   socket.end();
   // A peer that never acknowledges the end must not hold the drain open.
   setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/**
+ * A TLS server (https, http2's secure one): told by its methods, so that loading this
+ * module into every worker does not load node:tls for servers that never use it.
+ */
+function isTls(server: Drainable): boolean {
+  return typeof (server as { setSecureContext?: unknown }).setSecureContext === 'function';
 }

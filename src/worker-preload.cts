@@ -8,9 +8,6 @@
 //   'offline', an http, https or http2 server's close() drains (drain.cts) instead of
 //   cutting idle keep-alive connections, as Node 19+ does.
 import net = require('node:net');
-import http = require('node:http');
-import https = require('node:https');
-import http2 = require('node:http2');
 import { drainOf, type Drainable } from './drain.cjs';
 
 const DEFAULT_RECENT_MS = 1_000;
@@ -32,13 +29,14 @@ function keepSendsSafe(): void {
   } as typeof process.send;
 }
 
+/**
+ * http and https servers have closeIdleConnections, http2's updateSettings: told by their
+ * methods, so that a worker's start-up loads no module it does not use itself.
+ */
+const isHttp = (server: net.Server) => typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function'
+  || typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
+
 function drainServers(recentMs: number): void {
-  const http2Servers = [
-    Object.getPrototypeOf(http2.createServer()).constructor as Function,
-    Object.getPrototypeOf(http2.createSecureServer({ allowHTTP1: false })).constructor as Function,
-  ];
-  const isHttp = (server: net.Server) => server instanceof http.Server || server instanceof https.Server
-    || http2Servers.some((kind) => server instanceof kind);
   const listen = net.Server.prototype.listen;
   // Follows a server from its listen on: no connection can come before.
   net.Server.prototype.listen = function listenAndTrack(this: net.Server, ...args: unknown[]) {
