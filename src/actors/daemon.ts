@@ -19,14 +19,15 @@ import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
+import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
 const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
-/** The log rotator answers reopen-logs; the master, the rest. */
-const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs');
+/** The log rotator answers reopen-logs, the log feed logs; the master, the rest. */
+const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs' && type !== 'cmd.logs');
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -59,7 +60,14 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs, bootTimeoutMs: config.bootTimeoutMs,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
-  const rotator = await createLogRotatorActor({ bus, config, foreground }).catch((error: Error) => {
+  const clients = new Set<Link>();
+  const feed = createLogFeedActor({
+    bus,
+    files: { stdout: fileOf(targets.stdout), stderr: fileOf(targets.stderr) },
+    askerOf: (origin) => (clients.has(origin as Link) ? origin as Link : null),
+  });
+  const rotator = await createLogRotatorActor({ bus, config, foreground, feed }).catch((error: Error) => {
+    feed.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
   const tracer = config.trace === null ? null : await createTracerActor({
@@ -69,7 +77,6 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     throw new DaemonStartError(error.message, { cause: error });
   });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
-  const clients = new Set<Link>();
   /** Clients that want everything (`trace --follow`): they see every reply too. */
   const followers = new Set<Link>();
   const askers = new Map<string, Link>();
@@ -234,12 +241,15 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     stopEventLog();
     await tracer?.close();
     await rotator.close();
+    feed.close();
     await finishCompressing();
     // Clients that saw Shutdown wait for this close: by now naught.log is complete.
     for (const client of clients) client.close();
     finish(code);
   }
 }
+
+const fileOf = (target: LogTarget): string | null => (target.kind === 'file' ? target.path : null);
 
 function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' | 'inherit' {
   if (target.kind === 'file') return 'pipe';

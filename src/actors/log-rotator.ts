@@ -11,6 +11,7 @@ import { LastLines } from '../logs/last-lines.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
 import { LogSink } from '../logs/log-sink.js';
+import type { LogFeed } from './log-feed.js';
 
 export interface TextSink { write(text: string): unknown }
 
@@ -24,8 +25,8 @@ export interface LogRotator {
   close(): Promise<void>;
 }
 
-export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConfig; foreground: boolean }): Promise<LogRotator> {
-  const { bus, config, foreground } = deps;
+export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConfig; foreground: boolean; feed?: LogFeed }): Promise<LogRotator> {
+  const { bus, config, foreground, feed } = deps;
   const open = (name: LogName, logPath: string) => {
     const target = logTarget(logPath);
     return target.kind === 'file' ? openSink(bus, name, target.path, config) : Promise.resolve(null);
@@ -47,21 +48,24 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
       if (!source) return;
       if (!sink) return void source.resume();
       source.on('error', () => {}); // a pipe's end going away is its 'end'
-      const feed = feeder(sink, () => source.resume());
+      const lines = feeder(sink, (group) => feed?.add(stream, group), () => source.resume());
       source.on('data', (chunk: Buffer) => {
-        if (!feed.take(chunk)) source.pause();
+        if (!lines.take(chunk)) source.pause();
       });
-      source.on('end', feed.end);
+      source.on('end', lines.end);
     },
     adopt(stream, pipe, pid) {
       const sink = sinkFor(stream);
       if (!sink) return void pipe.resume();
       const tail = stream === 'stderr' && pid > 0 ? lastWords.follow(pid) : null;
-      const feed = feeder(sink, () => reader.resume(), tail?.lines);
-      const reader = readInto(readBuffer, pipe, feed.take);
+      const lines = feeder(sink, (group) => {
+        tail?.lines.add(group);
+        feed?.add(stream, group);
+      }, () => reader.resume());
+      const reader = readInto(readBuffer, pipe, lines.take);
       reader.on('error', () => {});
       reader.on('end', () => {
-        feed.end();
+        lines.end();
         tail?.ended();
       });
     },
@@ -73,20 +77,24 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
   };
 }
 
-/** Cuts a pipe's bytes into lines for `sink`; `take` says false when the pipe must pause until `resume`. */
-function feeder(sink: LogSink, resume: () => void, tail?: LastLines) {
+/**
+ * Cuts a pipe's bytes into lines for `sink`, showing each group to `seen` first; `take`
+ * says false when the pipe must pause until `resume`.
+ */
+function feeder(sink: LogSink, seen: (group: Buffer[]) => void, resume: () => void) {
   const lines = new LineFramer();
   return {
     take(data: Buffer): boolean {
       const group = lines.take(data);
-      if (group.length > 0) tail?.add(group);
-      if (group.length === 0 || sink.write(group)) return true;
+      if (group.length === 0) return true;
+      seen(group);
+      if (sink.write(group)) return true;
       sink.onDrain(resume);
       return false;
     },
     end: () => {
       const last = lines.end();
-      if (last.length > 0) tail?.add(last);
+      if (last.length > 0) seen(last);
       sink.write(last);
     },
   };

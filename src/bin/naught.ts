@@ -167,6 +167,25 @@ naughtCommand('trace')
     else outcome = commands.printTraceFile(io, out, resolve(file), filter);
   });
 
+naughtCommand('logs')
+  .option('-n, --lines <n>', '', '50')
+  .option('-f, --follow')
+  .option('--stdout')
+  .option('--stderr')
+  .option('--stdout-file <path>', '', 'stdout.log')
+  .option('--stderr-file <path>', '', 'stderr.log')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string, o: { lines: string; follow?: true; stdout?: true; stderr?: true; stdoutFile: string; stderrFile: string }) => {
+    if (!/^\d+$/.test(o.lines)) throw new BadUsage(o.lines);
+    const only = (['stdout', 'stderr'] as const).filter((stream) => o[stream]);
+    outcome = commands.logs(io, ipcFile, {
+      lines: Number.parseInt(o.lines, 10),
+      streams: only.length === 1 ? only : ['stdout', 'stderr'],
+      follow: o.follow === true,
+      files: { stdout: resolve(o.stdoutFile), stderr: resolve(o.stderrFile) },
+    });
+  });
+
 naughtCommand('version').action(() => { io.out(packageVersion() + '\n'); });
 
 naughtCommand('help')
@@ -197,6 +216,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`naught logs -f | head`) ends us quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
 process.exitCode = await main(process.argv.slice(2));
+// Output to a socket or a slow pipe may still be queued: exit only once it is written.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
 // Only here does the process end: the daemon and its master live on without us.
 process.exit();

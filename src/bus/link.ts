@@ -51,6 +51,8 @@ export interface Link {
   readonly peerWants: ReadonlySet<string> | null;
   /** Sends one envelope regardless of what the peer asked for. */
   send(envelope: Envelope): void;
+  /** Bytes queued for the peer and not yet taken by it: how far behind a reader is. */
+  readonly bufferedBytes: number;
   close(error?: LinkError): void;
   /** Settles once, with the error that closed the link or null for a clean end. */
   readonly closed: Promise<LinkError | null>;
@@ -81,6 +83,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     get peerName() { return peerName; },
     get peerWants() { return peerWants; },
     send: enqueue,
+    get bufferedBytes() { return queuedBytes + stream.writableLength; },
     close,
     closed,
     ready,

@@ -13,10 +13,10 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
-export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled'] as const;
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed'] as const;
 
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
-export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs'] as const;
+export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
@@ -96,6 +96,8 @@ export interface Catalogue {
   'cmd.deploy-abort': Request;
   'cmd.stop': Request & { timeoutMs: number | null };
   'cmd.status': Request;
+  /** `naught logs`: the last `lines` lines of the workers' output, then, if `follow`, the rest as it comes. */
+  'cmd.logs': Request & { lines: number; streams: WorkerStreamName[]; follow: boolean };
 
   // Facts about single workers, from the worker proxies in the master.
   'worker.spawned': { workerId: number; slot: number; pid: number };
@@ -119,6 +121,15 @@ export interface Catalogue {
   'log.rotated': { stream: LogName; archive: string };
   /** Answers cmd.reopen-logs once every log file is open again. */
   'logs.reopened': Request;
+  /**
+   * Whole lines of one stream for a `cmd.logs` asker. Worker output is data: the log feed
+   * sends these to the asker alone, never on a bus, so the trace and plugins never hold it.
+   */
+  'logs.lines': Request & { stream: WorkerStreamName; data: Uint8Array };
+  /** A `naught logs --follow` reader fell behind: this many lines were not sent to it (the files have them). */
+  'logs.missed': Request & { lines: number };
+  /** The tail asked for by `cmd.logs` is sent; the files the streams go to (null: not a file). */
+  'logs.tailed': Request & { files: Record<WorkerStreamName, string | null>; following: boolean };
   /** A plugin host loaded its plugin; the daemon admits from it only the commands it declares. */
   'plugin.ready': { name: string; publishes: MessageType[] };
   /** Answers cmd.status alongside the pool's Status: the daemon's plugins, for `naught status`. */
@@ -162,6 +173,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'worker.online': true, 'worker.offline': true, 'worker.exited': true, 'worker.last-words': true, 'worker.shutdown': true,
   'worker.kill': true, 'pool.event': true,
   'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
+  'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

@@ -9,6 +9,7 @@ import { spawnWithPipe } from '../bus/fd3.js';
 import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
 import * as trace from './trace.js';
+import { logsFromDaemon, logsFromFiles, type LogsOptions } from './logs.js';
 import { createBootProgress, type BootProgress } from './boot-progress.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
@@ -190,6 +191,15 @@ export function printTraceFile(io: Io, out: trace.TraceOutput, file: string, fil
 export async function followTrace(io: Io, out: trace.TraceOutput, ipcFile: string, filter: trace.TraceFilter): Promise<number> {
   const socket = await connect(io, ipcFile, 1);
   return typeof socket === 'number' ? socket : trace.followTrace(out, io.err, socket, filter);
+}
+
+/** From the running daemon; without one, from the files. */
+export async function logs(io: Io, ipcFile: string, options: LogsOptions): Promise<number> {
+  const found = await probe(ipcFile);
+  if (found.state === 'running') return logsFromDaemon(io, process.stdout, found.socket, options);
+  if (found.state !== 'error') return logsFromFiles(io, ipcFile, options);
+  io.err(`unable to connect to ipc-file \`${ipcFile}\`: ${found.error.message}\n`);
+  return 1;
 }
 
 export interface StartOptions {

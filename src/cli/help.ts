@@ -115,6 +115,21 @@ export const HELP = {
     "        --since none\n" +
     "        --until none (ISO dates, epoch ms, or HH:MM[:SS[.mmm]] that day)\n" +
     "        --follow false",
+  logs: "naught logs [options] [ipc-file]\n\n" +
+    "    Prints the last lines the workers wrote, stdout and stderr in the\n" +
+    "    order naught wrote them, each tagged with its stream. With --follow,\n" +
+    "    keeps printing new lines, across rotations and reopen-logs, until\n" +
+    "    the daemon stops. A reader that falls behind is told how many lines\n" +
+    "    it missed; the workers never wait for it, and the files have them.\n\n" +
+    "    When no daemon answers, prints the last lines of the log files.\n\n" +
+    "    Available options and their defaults:\n\n" +
+    "        --lines 50 (or -n)\n" +
+    "        --follow false (or -f)\n" +
+    "        --stdout false (only stdout, untagged)\n" +
+    "        --stderr false (only stderr, untagged)\n" +
+    "        --stdout-file stdout.log (read when no daemon answers)\n" +
+    "        --stderr-file stderr.log\n\n" +
+    "    Uses `naught.ipc` by default.",
   version: "naught version\n\n" +
     "    Prints the version of naught and exits.",
   help: "naught help [cmd]\n\n" +
