@@ -27,6 +27,7 @@ let waiting: Waiting[] = [];
 let checkTimer: NodeJS.Timeout | null = null;
 let loggedSinceCheck = 0;
 let lastCheck = 0;
+let floodChecks = 0;
 
 let child: ChildProcess | null = null;
 /** Files sent to the child and not yet answered, in the order it answers them. */
@@ -50,6 +51,9 @@ export async function compress(file: string): Promise<void> {
   }
 }
 
+/** How many checks so far found the logs flooded and kept files waiting: what a test can wait on. */
+export const checksThatWaited = (): number => floodChecks;
+
 /** Counts bytes written to the log files, by which a flood is told. */
 export function noteLogged(bytes: number): void {
   loggedSinceCheck += bytes;
@@ -70,6 +74,7 @@ function sendWaiting(everything = false): void {
   const calm = everything || loggedSinceCheck * 1000 < FLOOD_BYTES_PER_SECOND * Math.max(1, now - lastCheck);
   const due = waiting.filter((job) => calm || now - job.since >= MAX_WAIT_MS);
   waiting = waiting.filter((job) => !due.includes(job));
+  if (waiting.length > 0) floodChecks++;
   for (const job of due) sendToCompressor(job.file).then(job.resolve, job.reject);
   if (waiting.length > 0) scheduleCheck();
 }

@@ -80,6 +80,7 @@ export class LogSink {
   /** The last archive's timestamp: two rotations in one millisecond must not share a name. */
   private lastStamp = 0;
   private retryTimer: NodeJS.Timeout | null = null;
+  private reopenTries = 0;
   private readonly watchTimer: NodeJS.Timeout;
 
   /** Opens the file first, so that a bad path fails the caller with its reason. */
@@ -96,6 +97,16 @@ export class LogSink {
 
   private constructor(private readonly options: LogSinkOptions) {
     this.watchTimer = setInterval(() => this.checkFileOnDisk(), options.watchMs ?? 1000).unref();
+  }
+
+  /** Times a broken file was tried again (reopened): what a test can wait on. */
+  get reopenAttempts(): number {
+    return this.reopenTries;
+  }
+
+  /** `broken` while writes fail (they are dropped, and counted, until a retry reopens the file). */
+  get status(): State {
+    return this.state;
   }
 
   /** Bytes not yet on disk, those of the write under way included. */
@@ -265,6 +276,7 @@ export class LogSink {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.state !== 'broken') return;
+      this.reopenTries++;
       void this.run(() => this.openFile().catch(() => this.scheduleRetry()));
     }, this.options.retryMs ?? 1000).unref();
   }

@@ -48,13 +48,23 @@ t.test('a flood is slowed, not buffered: the daemon stays within 64 MiB of its i
   const idle = { daemon: rss(daemonPid), master: rss(masterPid!) };
   // Stall the daemon's disk side: it stops reading, so the flood has nowhere to go but back to the workers.
   process.kill(daemonPid, 'SIGSTOP');
-  const stalledAt = Date.now();
   let masterPeak = 0;
-  while (Date.now() - stalledAt < 1500) {
-    masterPeak = Math.max(masterPeak, rss(masterPid!));
-    await new Promise((r) => setTimeout(r, 50));
+  // Held back: the workers' bytes written (wchar) stop growing for 200 ms, their pipes full.
+  const workers = descendants(masterPid!);
+  const wchar = (pid: number) => Number(/^wchar: (\d+)$/m.exec(text(`/proc/${pid}/io`))?.[1] ?? 0);
+  let last = -1;
+  let steadySince = Date.now();
+  try {
+    await waitFor('the flood to be held back at the workers', () => {
+      masterPeak = Math.max(masterPeak, rss(masterPid!));
+      const written = workers.reduce((sum, pid) => sum + wchar(pid), 0);
+      if (written !== last) steadySince = Date.now();
+      last = written;
+      return Date.now() - steadySince >= 200;
+    });
+  } finally {
+    process.kill(daemonPid, 'SIGCONT');
   }
-  process.kill(daemonPid, 'SIGCONT');
   let daemonPeak = 0;
   await waitFor('both workers done', () => {
     daemonPeak = Math.max(daemonPeak, rss(daemonPid));
@@ -145,8 +155,11 @@ t.test('a deleted log file is noticed and recreated; reopen-logs and SIGUSR2 ser
   // The inode watch may notice the move first and say so; either way the files are reopened.
   t.match(await box.naught(['reopen-logs']), { code: 0, stdout: '', stderr: /^(.* was moved or deleted; reopened it\.\n)*logs reopened\n$/ });
   await waitFor('lines in the new file', () => text(out).length > 0);
+  // Lines are written in order: once later ones land in the new file, none goes to the old.
   const rotated = text(`${out}.1`).length;
-  await waitFor('the old file left alone', async () => { await new Promise((r) => setTimeout(r, 100)); return text(`${out}.1`).length === rotated; });
+  const inNew = text(out).length;
+  await waitFor('more lines in the new file', () => text(out).length > inNew);
+  t.equal(text(`${out}.1`).length, rotated, 'the old file left alone');
 
   // SIGUSR2's own answer, seen by a follower: the 1 s inode watch would reopen a moved file
   // anyway, so new lines alone could not tell that SIGUSR2 did anything.

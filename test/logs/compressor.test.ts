@@ -5,7 +5,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { descendants, readText, waitFor } from '../helpers/naught.js';
-import { compress, finishCompressing, FLOOD_BYTES_PER_SECOND, MAX_WAIT_MS, noteLogged } from '../../src/logs/compressor.js';
+import { checksThatWaited, compress, finishCompressing, FLOOD_BYTES_PER_SECOND, MAX_WAIT_MS, noteLogged } from '../../src/logs/compressor.js';
 
 t.teardown(() => finishCompressing());
 
@@ -81,8 +81,9 @@ t.test('while the logs are flooded a file waits uncompressed: until the flood pa
   }) as [string, string];
 
   let flooding = flood();
+  const checked = checksThatWaited();
   const firstDone = compress(first);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await waitFor('four checks that saw the flood', () => checksThatWaited() >= checked + 4);
   t.ok(fs.existsSync(first) && !fs.existsSync(`${first}.gz`), 'not compressed while the flood lasts');
   clearInterval(flooding);
   await firstDone;
@@ -106,13 +107,14 @@ t.test('finishing (the daemon stopping) compresses a file that waits for a flood
   t.teardown(() => clearInterval(flooding));
   const file = path.join(dir, 'waiting.log');
   fs.writeFileSync(file, 'waiting\n');
+  const checked = checksThatWaited();
   const done = compress(file);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await waitFor('a check that saw the flood', () => checksThatWaited() > checked);
   t.ok(fs.existsSync(file), 'it waits while the flood lasts');
   const since = Date.now();
   await finishCompressing();
   await done;
-  // Waiting out the cap would take MAX_WAIT_MS - 500 ms from here: at once is well under half of it.
+  // One check (250 ms) has passed: waiting out the cap would take most of MAX_WAIT_MS from here.
   const took = Date.now() - since;
   t.ok(took < MAX_WAIT_MS / 2, `finishing did not wait for the flood to end (${took} ms)`);
   t.equal(zlib.gunzipSync(fs.readFileSync(`${file}.gz`)).toString(), 'waiting\n');

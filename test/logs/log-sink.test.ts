@@ -170,9 +170,12 @@ t.test('a rotation that fails is tried again before any write: no recovery is sa
   sink.write(group(1, 20));
   await waitFor('the failure', () => failures.length > 0 || null);
   // Small enough to fit in the file after a retry reopens it: they must not count as a recovery.
+  // Each one written once a retry has reopened the file, so each tries the rotation again.
   for (let n = 2; n < 12; n++) {
+    await waitFor(`the file reopened before write ${n}`, () => sink.status === 'open');
+    const tried = sink.reopenAttempts;
     sink.write(group(n, 5));
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(`a retry after write ${n}`, () => sink.reopenAttempts > tried);
   }
   t.same(recoveries, [], 'no recovery while the rotation cannot happen');
   t.equal(fs.readFileSync(file, 'utf8'), group(0, 90).toString(), 'and nothing written past the size');
