@@ -2,6 +2,7 @@
 // clients survive. Works with node:http, node:https and node:http2 servers, and with
 // Express or Fastify through their server (`app.listen(…)`'s return, `fastify.server`).
 import type { Server as NetServer } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { drainOf, type Drainable } from './drain.cjs';
 
 /** Anything with a listening state: an http, https or http2 server. */
@@ -24,10 +25,36 @@ export interface ShutdownOptions {
 
 const send = (message: 'online' | 'offline') => { process.send?.(message); };
 
-/** Tells naught this worker serves: at once, or once `server` listens. */
+/** Tells naught this worker serves: at once, or once `server` listens. Starts the lag reports. */
 export function online(server?: Listenable): void {
+  reportMetrics();
   if (!server || server.listening) return send('online');
   server.once('listening', () => send('online'));
+}
+
+/** How often a worker reports its event-loop lag and heap; NAUGHT_METRICS_INTERVAL_MS overrides it. */
+export const METRICS_INTERVAL_MS = 5_000;
+let reporting = false;
+
+/**
+ * Every 5 s, the event-loop delay since the last report (p50, p99, max, in ms) and the
+ * heap in use, as `{ naught: 'metrics', … }` over the IPC channel: naught's master makes it
+ * a worker.metrics message; naught 1.6 ignored messages it did not know.
+ */
+function reportMetrics(): void {
+  if (reporting || !process.send) return;
+  reporting = true;
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const ms = (ns: number) => Math.round(ns / 10_000) / 100;
+  const interval = Number(process.env.NAUGHT_METRICS_INTERVAL_MS) || METRICS_INTERVAL_MS;
+  setInterval(() => {
+    if (process.connected) {
+      const lagMs = { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) };
+      process.send?.({ naught: 'metrics', lagMs, heapUsedBytes: process.memoryUsage().heapUsed }, undefined, {}, () => {});
+    }
+    delay.reset();
+  }, interval).unref();
 }
 
 /** After an uncaught exception: this worker takes no new connections and a replacement starts. */

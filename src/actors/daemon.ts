@@ -22,12 +22,13 @@ import { createEventLogActor } from './event-log.js';
 import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
+import { createStatusReportActor } from './status-report.js';
 import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
 const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
-/** The log rotator answers reopen-logs, the log feed logs; the master, the rest. */
-const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs' && type !== 'cmd.logs');
+/** The log rotator answers reopen-logs, the log feed logs, the status report inspect (with the master's census); the master, the rest. */
+const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs' && type !== 'cmd.logs' && type !== 'cmd.inspect');
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -87,6 +88,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
 
   let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
+  let mastersStarted = 0;
   let masterFailures = 0;
   let restartTimer: NodeJS.Timeout | null = null;
   let stopRequested = false;
@@ -128,6 +130,10 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
 
   const plugins = createPluginSupervisorActor({
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
+  });
+  const stopStatusReport = createStatusReportActor({
+    bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(),
+    master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
   });
   onListening?.();
   spawnMaster();
@@ -189,6 +195,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       child.kill('SIGKILL');
     });
     master = { child, link, upSince: null };
+    mastersStarted++;
     rotator.attach('stdout', child.stdout);
     rotator.attach('stderr', child.stderr);
     child.on('message', (message: unknown, handle: unknown) => {
@@ -237,6 +244,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
+    stopStatusReport();
     await plugins.close();
     stopEventLog();
     await tracer?.close();

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
-import type { DaemonConfig, LogName, MessageOf, WorkerStreamName } from '../bus/messages.js';
+import type { DaemonConfig, LogName, LogReport, MessageOf, WorkerStreamName } from '../bus/messages.js';
 import { LastLines } from '../logs/last-lines.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
@@ -22,6 +22,8 @@ export interface LogRotator {
   attach(stream: WorkerStreamName, source: Readable | null): void;
   /** The same for a worker's pipe, handed over to us alone: reads land in one reused buffer. */
   adopt(stream: WorkerStreamName, pipe: net.Socket, pid: number): void;
+  /** Each log file's counts since the daemon started. */
+  stats(): LogReport[];
   close(): Promise<void>;
 }
 
@@ -68,6 +70,10 @@ export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConf
         lines.end();
         tail?.ended();
       });
+    },
+    stats() {
+      const named: [LogName, LogSink | null][] = [['naught.log', events], ['stdout', stdout], ['stderr', stderr]];
+      return named.flatMap(([name, sink]) => (sink ? [{ name, path: sink.path, ...sink.stats }] : []));
     },
     async close() {
       off();

@@ -3,7 +3,7 @@
 import type { Worker } from 'node:cluster';
 import type { Bus } from '../bus/bus.js';
 import type { MessageOf } from '../bus/messages.js';
-import { initialPoolState, transition, type PoolEffect, type PoolInput } from '../pool/pool.js';
+import { initialPoolState, transition, type PoolEffect, type PoolInput, type PoolState } from '../pool/pool.js';
 import { createWorkerProxyActor } from './worker-proxy.js';
 
 export interface MasterDeps {
@@ -16,7 +16,7 @@ export interface MasterDeps {
   now?: () => number;
 }
 
-export function createMasterActor(deps: MasterDeps): () => void {
+export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: () => PoolState } {
   const { bus } = deps;
   const now = deps.now ?? Date.now;
   let state = initialPoolState();
@@ -101,5 +101,5 @@ export function createMasterActor(deps: MasterDeps): () => void {
     bus.on('worker.offline', ({ workerId }) => dispatch({ type: 'offline', workerId })),
     bus.on('worker.exited', ({ workerId }) => dispatch({ type: 'exit', workerId })),
   ];
-  return () => { for (const off of offs) off(); };
+  return { stop: () => { for (const off of offs) off(); }, pool: () => state };
 }

@@ -3,6 +3,7 @@
 // 'shutdown', disconnect and SIGKILL.
 import type { Worker } from 'node:cluster';
 import type { Bus } from '../bus/bus.js';
+import type { EventLoopLag } from '../bus/messages.js';
 
 export interface WorkerProxyDeps {
   bus: Bus;
@@ -11,6 +12,14 @@ export interface WorkerProxyDeps {
   /** A restart that backs off is forked only after this delay. */
   delayMs: number;
   fork: (slot: number) => Worker;
+}
+
+/** naught/worker's report (worker.ts); anything else a worker sends is ignored, as naught 1.6 did. */
+function isMetrics(message: unknown): message is { lagMs: EventLoopLag; heapUsedBytes: number } {
+  const { naught, lagMs, heapUsedBytes } = (message ?? {}) as { naught?: unknown; lagMs?: Partial<EventLoopLag>; heapUsedBytes?: unknown };
+  const finite = (value: unknown) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return naught === 'metrics' && typeof lagMs === 'object' && lagMs !== null
+    && finite(lagMs.p50) && finite(lagMs.p99) && finite(lagMs.max) && finite(heapUsedBytes);
 }
 
 export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: WorkerProxyDeps): void {
@@ -33,6 +42,7 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: W
     worker.on('message', (message: unknown) => {
       if (message === 'online') bus.publish({ type: 'worker.online', workerId, slot, pid });
       else if (message === 'offline') bus.publish({ type: 'worker.offline', workerId, slot, pid });
+      else if (isMetrics(message)) bus.publish({ type: 'worker.metrics', workerId, slot, pid, lagMs: { p50: message.lagMs.p50, p99: message.lagMs.p99, max: message.lagMs.max }, heapUsedBytes: message.heapUsedBytes });
     });
     worker.on('exit', (code: number | null, signal: string | null) => exit(code, signal));
     bus.publish({ type: 'worker.spawned', workerId, slot, pid });

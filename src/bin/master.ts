@@ -10,6 +10,7 @@ import { createBus } from '../bus/bus.js';
 import { openParentPipe } from '../bus/fd3.js';
 import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
+import { createCensusActor } from '../actors/census.js';
 import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
@@ -17,7 +18,7 @@ import { watchHandoffs } from '../cluster/handoffs.js';
 
 const pipe = openParentPipe();
 const bus = createBus('master');
-const link = createLink(bus, pipe, { name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status'] });
+const link = createLink(bus, pipe, { name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.inspect'] });
 let exiting = false;
 
 // The daemon owns the signals. A signal to the whole process group (a terminal's Ctrl+C,
@@ -29,7 +30,7 @@ let drainEnv: Record<string, string> = {};
 /** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
 const WORKER_PRELOAD = fileURLToPath(new URL('../worker-preload.cjs', import.meta.url));
 
-createMasterActor({
+const master = createMasterActor({
   bus,
   setup({ config, output: modes }) {
     process.chdir(config.cwd);
@@ -57,6 +58,8 @@ createMasterActor({
     setTimeout(() => process.exit(code), 1000).unref();
   },
 });
+
+createCensusActor({ bus, pool: master.pool });
 
 /**
  * Sends a worker's pipe to the daemon over the IPC channel it gave us for this alone.

@@ -113,9 +113,22 @@ naughtCommand('stop')
     outcome = commands.stop(io, ipcFile, timeoutMs(o.timeout!));
   });
 
+/** Colour on a terminal only, and never with NO_COLOR set (no-color.org). */
+const colour = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
 naughtCommand('status')
+  .option('--json')
+  .option('--workers')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.status(io, ipcFile); });
+  .action((ipcFile: string, o: { json?: true; workers?: true }) => {
+    if (o.json) outcome = commands.inspect(io, ipcFile, 'json', false);
+    else if (o.workers) outcome = commands.inspect(io, ipcFile, 'table', colour());
+    else outcome = commands.status(io, ipcFile);
+  });
+
+naughtCommand('ps')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string) => { outcome = commands.inspect(io, ipcFile, 'table', colour()); });
 
 naughtCommand('deploy')
   .option('--worker-count <n>', '', '0')

@@ -13,10 +13,10 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
-export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed'] as const;
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report'] as const;
 
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
-export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs'] as const;
+export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
@@ -96,6 +96,8 @@ export interface Catalogue {
   'cmd.deploy-abort': Request;
   'cmd.stop': Request & { timeoutMs: number | null };
   'cmd.status': Request;
+  /** `status --json`, `status --workers`, metrics: the whole state, answered by status.report. */
+  'cmd.inspect': Request;
   /** `naught logs`: the last `lines` lines of the workers' output, then, if `follow`, the rest as it comes. */
   'cmd.logs': Request & { lines: number; streams: WorkerStreamName[]; follow: boolean };
 
@@ -104,6 +106,8 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
+  /** What `naught/worker` reports every 5 s over the worker's IPC channel (naught 1.6 ignored such messages). */
+  'worker.metrics': { workerId: number; slot: number; pid: number; lagMs: EventLoopLag; heapUsedBytes: number };
   /** The last lines (at most 20) a worker that died wrote to stderr, from the daemon's log rotator. */
   'worker.last-words': { workerId: number; slot: number; pid: number; lines: string[] };
   /** master → one worker proxy: disconnect it, after sending 'shutdown' if notify. */
@@ -117,6 +121,11 @@ export interface Catalogue {
   'pool.reply': PoolEvent & Request;
   /** A deploy is over: its new workers replaced the old (`new`), or were destroyed (`old`). */
   'deploy.settled': Request & { running: 'new' | 'old' };
+
+  /** The master's half of a status.report: itself, its pool and each worker, sampled. */
+  'master.census': Request & { master: { pid: number; rssBytes: number | null }; pool: PoolReport; workers: WorkerReport[] };
+  /** Answers cmd.inspect: the document `status --json` prints (schema: docs/status.schema.json). */
+  'status.report': Request & { report: StatusReport };
 
   'log.rotated': { stream: LogName; archive: string };
   /** Answers cmd.reopen-logs once every log file is open again. */
@@ -137,6 +146,54 @@ export interface Catalogue {
 
   /** Something a human should read: an error or a supervisor decision beyond naught's events. */
   'notice': { code: NoticeCode; message: string };
+}
+
+export interface EventLoopLag { p50: number; p99: number; max: number }
+
+export interface PoolReport {
+  counts: Counts;
+  waitingFor: WaitingFor;
+  workerCount: number;
+  /** The boot or deploy under way. */
+  deploy: { startedAt: string; phase: 'new' | 'old'; targetWorkerCount: number; requestedBy: string | null } | null;
+}
+
+export interface WorkerReport {
+  slot: number;
+  pid: number;
+  state: WorkerState | 'destroyed' | 'waiting';
+  /** The boot (1) or deploy (2, 3, …) that started it; a replacement keeps its slot's. */
+  generation: number;
+  uptimeSeconds: number;
+  /** Times its slot's worker was replaced after an exit. */
+  restarts: number;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  /** Sampled from /proc when asked, at most every 5 s; null where that cannot be read. */
+  rssBytes: number | null;
+  cpuPercent: number | null;
+  /** From naught/worker's reports; null for workers without it. */
+  lagMs: EventLoopLag | null;
+  heapUsedBytes: number | null;
+}
+
+export interface LogReport {
+  name: LogName;
+  path: string;
+  bytesWritten: number;
+  linesWritten: number;
+  linesDropped: number;
+  /** Archives this daemon made by rotating the file. */
+  archives: number;
+}
+
+export interface StatusReport {
+  running: true;
+  daemon: { pid: number; version: string; uptimeSeconds: number; rssBytes: number; ipcFile: string; pidFile: string; paths: { log: string; stdout: string; stderr: string } };
+  master: { pid: number; rssBytes: number | null; restarts: number } | null;
+  pool: PoolReport | null;
+  workers: WorkerReport[];
+  plugins: PluginInfo[];
+  logs: LogReport[];
 }
 
 export interface PluginInfo {
@@ -174,6 +231,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'worker.kill': true, 'pool.event': true,
   'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
+  'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

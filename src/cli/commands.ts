@@ -10,6 +10,7 @@ import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/message
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
 import * as trace from './trace.js';
 import { logsFromDaemon, logsFromFiles, type LogsOptions } from './logs.js';
+import { formatWorkersTable } from './workers-table.js';
 import { createBootProgress, type BootProgress } from './boot-progress.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
@@ -103,6 +104,26 @@ function renderStatus(io: Io, exitCode: number): Renderer {
 
 export function status(io: Io, ipcFile: string): Promise<number> {
   return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.status', requestId }), renderStatus(io, 0));
+}
+
+/** `status --json` and `status --workers`: the daemon's status.report, as JSON or as a table. */
+export async function inspect(io: Io, ipcFile: string, as: 'json' | 'table', colour: boolean): Promise<number> {
+  const found = await probe(ipcFile);
+  if (found.state !== 'running' && as === 'json') {
+    io.out('{"running": false}\n');
+    return 1;
+  }
+  if (found.state !== 'running') return connect(io, ipcFile, 1) as Promise<number>;
+  const client = createCliClientActor(found.socket, (msg) => {
+    if (msg.type !== 'status.report') return undefined;
+    io.out(as === 'json' ? JSON.stringify(msg.report, null, 2) + '\n' : formatWorkersTable(msg.report, colour));
+    return 0;
+  }, () => {
+    io.err('the daemon closed the connection before answering\n');
+    return 1;
+  });
+  client.bus.publish({ type: 'cmd.inspect', requestId: newRequestId() });
+  return client.outcome;
 }
 
 export function stop(io: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {

@@ -51,6 +51,8 @@ export const HELP = {
     "        --pid-file naught.pid",
   status: "naught status [ipc-file]\n\n" +
     "    Displays whether a server is running or not.\n" +
+    "    --json (the whole state as one JSON document)\n" +
+    "    --workers (a table, one row per worker; also `naught ps`)\n" +
     "    Uses `naught.ipc` by default.",
   deploy: "naught deploy [options] [ipc-file]\n\n" +
     "    Replaces workers with new workers using new code and optionally\n" +
@@ -115,6 +117,10 @@ export const HELP = {
     "        --since none\n" +
     "        --until none (ISO dates, epoch ms, or HH:MM[:SS[.mmm]] that day)\n" +
     "        --follow false",
+  ps: "naught ps [ipc-file]\n\n" +
+    "    One row per worker: slot, pid, state, uptime, restarts, memory,\n" +
+    "    CPU and event-loop lag. The same as `naught status --workers`.\n" +
+    "    Uses `naught.ipc` by default.",
   logs: "naught logs [options] [ipc-file]\n\n" +
     "    Prints the last lines the workers wrote, stdout and stderr in the\n" +
     "    order naught wrote them, each tagged with its stream. With --follow,\n" +

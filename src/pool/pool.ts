@@ -30,7 +30,7 @@ export interface PoolState {
   nextId: number;
   /** The boot or deploy under way, and what to announce once its new workers are destroyed. */
   /** requestId: the deploy's; null for the boot. */
-  deploy: { aborting: AbortOutcome | null; requestId: string | null } | null;
+  deploy: { aborting: AbortOutcome | null; requestId: string | null; startedAt: number } | null;
   /** Per slot: consecutive crashes and since when its worker has been online. */
   slots: Record<number, { failures: number; onlineSince: number | null }>;
   /** A stop's kill deadline is set. */
@@ -238,7 +238,7 @@ class Transition {
   /** requestId: the deploy's; null for the boot. */
   private startDeploy(requestId: string | null): void {
     this.state.generation++;
-    this.state.deploy = { aborting: null, requestId };
+    this.state.deploy = { aborting: null, requestId, startedAt: this.now };
     this.state.waitingFor = 'new';
     for (let slot = 0; slot < this.state.workerCount; slot++) {
       this.spawn(slot, 'deploy', 0, this.state.generation);

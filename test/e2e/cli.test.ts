@@ -14,10 +14,10 @@ function naught16(box: Sandbox, args: string[]): { code: number | null; stdout: 
 
 /** Our help less what we added beyond naught 1.6: options of start, and the reopen-logs and trace commands. */
 function lessOurAdditions(text: string): string {
-  const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin'];
+  const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers'];
   const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)));
   // Each command's block in the usage is "\n" + its help + "\n\n".
-  return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
+  return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
 }
 
 t.test("help: naught 1.6's texts, word for word, for every command (ours adds only its new options and commands)", async (t) => {

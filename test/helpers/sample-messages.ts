@@ -1,5 +1,15 @@
 import type { Message, MessageType } from '../../src/bus/messages.js';
 
+const SAMPLE_POOL = {
+  counts: { booting: 1, online: 0, dying: 0, new_online: 1 }, waitingFor: 'new' as const, workerCount: 2,
+  deploy: { startedAt: '2026-12-01T06:00:00.000Z', phase: 'new' as const, targetWorkerCount: 2, requestedBy: 'cli:4300' },
+};
+const SAMPLE_WORKER = {
+  slot: 1, pid: 4242, state: 'online' as const, generation: 1, uptimeSeconds: 3, restarts: 2,
+  lastExit: { code: null, signal: 'SIGKILL', at: '2026-12-01T05:59:00.000Z' }, rssBytes: 40_000_000, cpuPercent: 1.5,
+  lagMs: { p50: 10.1, p99: 12.5, max: 40 }, heapUsedBytes: 5_000_000,
+};
+
 const counts = { booting: 1, online: 2, dying: 0, new_online: 0 };
 const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' }, drain: 'auto' as const, drainRecentMs: 1000, bootTimeoutMs: null };
 
@@ -14,6 +24,21 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'cmd.boot': { type: 'cmd.boot', config: server, firstBoot: true, output: { stdout: 'pipe', stderr: 'ignore' } },
   'cmd.reopen-logs': { type: 'cmd.reopen-logs', requestId: 'r5' },
   'logs.reopened': { type: 'logs.reopened', requestId: 'r5' },
+  'cmd.inspect': { type: 'cmd.inspect', requestId: 'r10' },
+  'worker.metrics': { type: 'worker.metrics', workerId: 3, slot: 1, pid: 4242, lagMs: { p50: 10.1, p99: 12.5, max: 40 }, heapUsedBytes: 5_000_000 },
+  'master.census': { type: 'master.census', requestId: 'r10', master: { pid: 4200, rssBytes: 50_000_000 }, pool: SAMPLE_POOL, workers: [SAMPLE_WORKER] },
+  'status.report': {
+    type: 'status.report', requestId: 'r10',
+    report: {
+      running: true,
+      daemon: { pid: 4100, version: '2.0.0', uptimeSeconds: 12, rssBytes: 60_000_000, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', paths: { log: '/srv/naught.log', stdout: '/srv/stdout.log', stderr: '/srv/stderr.log' } },
+      master: { pid: 4200, rssBytes: 50_000_000, restarts: 0 },
+      pool: SAMPLE_POOL,
+      workers: [SAMPLE_WORKER],
+      plugins: [],
+      logs: [{ name: 'stdout', path: '/srv/stdout.log', bytesWritten: 100, linesWritten: 4, linesDropped: 0, archives: 1 }],
+    },
+  },
   'cmd.logs': { type: 'cmd.logs', requestId: 'r9', lines: 50, streams: ['stdout', 'stderr'], follow: true },
   'logs.lines': { type: 'logs.lines', requestId: 'r9', stream: 'stderr', data: Buffer.from('one\ntwo\n') },
   'logs.missed': { type: 'logs.missed', requestId: 'r9', lines: 1234 },

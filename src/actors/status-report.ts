@@ -1,0 +1,61 @@
+// In the daemon: answers cmd.inspect with the whole state as one document (status.report),
+// the daemon's own part joined to the master's census. A master that does not answer in
+// time, or is not there, leaves its part null: the document still comes.
+import { readFileSync } from 'node:fs';
+import type { Bus } from '../bus/bus.js';
+import type { DaemonConfig, LogReport, MessageOf, PluginInfo, StatusReport } from '../bus/messages.js';
+
+const CENSUS_WAIT_MS = 3_000;
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface StatusReportDeps {
+  bus: Bus;
+  config: DaemonConfig;
+  plugins: () => PluginInfo[];
+  logs: () => LogReport[];
+  /** The master running now and how many were started after the first; null between masters. */
+  master: () => { pid: number; restarts: number } | null;
+}
+
+export function createStatusReportActor({ bus, config, plugins, logs, master }: StatusReportDeps): () => void {
+  const startedAt = Date.now();
+  const waiting = new Map<string, NodeJS.Timeout>();
+
+  const report = (requestId: string, census: MessageOf<'master.census'> | null) => {
+    const running = master();
+    const document: StatusReport = {
+      running: true,
+      daemon: {
+        pid: process.pid, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), rssBytes: process.memoryUsage().rss,
+        ipcFile: config.ipcFile, pidFile: config.pidFile, paths: { log: config.log, stdout: config.stdout, stderr: config.stderr },
+      },
+      master: running ? { pid: running.pid, rssBytes: census?.master.rssBytes ?? null, restarts: running.restarts } : null,
+      pool: census?.pool ?? null,
+      workers: census?.workers ?? [],
+      plugins: plugins(),
+      logs: logs(),
+    };
+    bus.publish({ type: 'status.report', requestId, report: document });
+  };
+
+  const offs = [
+    bus.on('cmd.inspect', ({ requestId }) => {
+      if (master() === null) return report(requestId, null);
+      waiting.set(requestId, setTimeout(() => {
+        waiting.delete(requestId);
+        report(requestId, null);
+      }, CENSUS_WAIT_MS));
+    }),
+    bus.on('master.census', (census) => {
+      const timer = waiting.get(census.requestId);
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      waiting.delete(census.requestId);
+      report(census.requestId, census);
+    }),
+  ];
+  return () => {
+    for (const off of offs) off();
+    for (const timer of waiting.values()) clearTimeout(timer);
+  };
+}
