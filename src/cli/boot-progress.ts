@@ -1,8 +1,9 @@
 // What `start` shows on a terminal while its workers boot: naught's event lines as ever,
-// under them one live line (`booting 1/2, 4 s`) redrawn in place and erased at the end,
-// and once, after 10 s with a worker still booting, a hint at the usual cause. Nothing
-// of it is written when stderr is not a terminal: scripts get naught 1.6's bytes.
+// under them one live line (`booting 1/2, 4 s`), and once, after 10 s with a worker still
+// booting, a hint at the usual cause.
+import type { PoolEvent } from '../bus/messages.js';
 import type { Io } from './commands.js';
+import { createLiveLine } from './live-line.js';
 
 export const BOOT_HINT_AFTER_MS = 10_000;
 export const BOOT_HINT = "Still booting: a worker counts as online once the server calls process.send('online') "
@@ -19,48 +20,46 @@ export interface BootProgress {
 }
 
 export function createBootProgress(io: Io, total: number, tty: boolean, now: () => number = Date.now): BootProgress {
-  if (!tty) return { io, online() {}, finish() {}, hint() {} };
-  const started = now();
   let onlineCount = 0;
-  let live = '';
   let hinted = false;
-  let finished = false;
-
-  const erase = () => {
-    if (live !== '') io.err('\r\x1b[K');
-    live = '';
-  };
-  const draw = () => {
-    if (finished) return;
-    const elapsedMs = now() - started;
-    if (!hinted && elapsedMs >= BOOT_HINT_AFTER_MS && onlineCount < total) hint();
-    live = `booting ${onlineCount}/${total}, ${Math.floor(elapsedMs / 1000)} s`;
-    io.err(`\r\x1b[K${live}`);
-  };
+  const live = createLiveLine(io, tty, (elapsedMs) => {
+    if (elapsedMs >= BOOT_HINT_AFTER_MS && onlineCount < total) hint();
+    return `booting ${onlineCount}/${total}, ${Math.floor(elapsedMs / 1000)} s`;
+  }, now);
   function hint(): void {
-    if (hinted) return;
+    if (hinted || !tty) return;
     hinted = true;
-    erase();
-    io.err(`${BOOT_HINT}\n`);
+    live.io.err(`${BOOT_HINT}\n`);
   }
-  const timer = setInterval(draw, 1000);
-  timer.unref();
-  draw();
-
   return {
-    io: {
-      out: (text) => { erase(); io.out(text); draw(); },
-      err: (text) => { erase(); io.err(text); draw(); },
-    },
+    io: live.io,
     online(count) {
       onlineCount = count;
-      draw();
+      live.draw();
     },
-    finish() {
-      finished = true;
-      clearInterval(timer);
-      erase();
-    },
+    finish: live.finish,
     hint,
   };
+}
+
+/** `deploy` and `stop` on a terminal: the phase, the new workers online, the old ones draining, the seconds. */
+export function createPoolProgress(io: Io, tty: boolean, command: 'deploy' | 'stop'): { io: Io; saw(event: PoolEvent): void; finish(): void } {
+  let last: PoolEvent | null = null;
+  const live = createLiveLine(io, tty, (elapsedMs) => `${describe(command, last)}, ${Math.floor(elapsedMs / 1000)} s`);
+  return {
+    io: live.io,
+    saw(event) {
+      last = event;
+      live.draw();
+    },
+    finish: live.finish,
+  };
+}
+
+function describe(command: 'deploy' | 'stop', event: PoolEvent | null): string {
+  if (!event) return `${command}: asking the daemon`;
+  const { booting, new_online: newOnline, dying, online } = event.count;
+  if (command === 'stop' || event.waitingFor === 'shutdown') return `stopping: ${dying} draining, ${online} online`;
+  if (event.waitingFor === 'old') return `deploy: retiring the old workers, new online ${online}, old draining ${dying}`;
+  return `deploy: booting the new workers, new online ${newOnline}/${booting + newOnline}, old draining ${dying}`;
 }

@@ -11,7 +11,7 @@ import { formatEvent, formatPlugins, formatStatus } from './format.js';
 import * as trace from './trace.js';
 import { logsFromDaemon, logsFromFiles, type LogsOptions } from './logs.js';
 import { formatWorkersTable } from './workers-table.js';
-import { createBootProgress, type BootProgress } from './boot-progress.js';
+import { createBootProgress, createPoolProgress, type BootProgress } from './boot-progress.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
 
@@ -126,15 +126,21 @@ export async function inspect(io: Io, ipcFile: string, as: 'json' | 'table', col
   return client.outcome;
 }
 
-export function stop(io: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {
+export function stop(plainIo: Io, ipcFile: string, timeoutMs: number | null): Promise<number> {
+  const progress = createPoolProgress(plainIo, process.stderr.isTTY === true, 'stop');
+  const io = progress.io;
   return talk(io, ipcFile, 0, (requestId) => ({ type: 'cmd.stop', requestId, timeoutMs }), (msg) => {
-    if (isEvent(msg, 'Shutdown')) return { whenClosed: 0 };
+    if (msg.type === 'pool.event') progress.saw(msg);
+    if (isEvent(msg, 'Shutdown')) {
+      progress.finish();
+      return { whenClosed: 0 };
+    }
     if (isEvent(msg, 'AlreadyShuttingDown')) {
       io.err('Waiting for shutdown already in progress.\nIf it hangs, Ctrl+C this command and try it again with --timeout 1\n');
       return undefined;
     }
     return printOther(io, msg);
-  });
+  }).finally(progress.finish);
 }
 
 export interface DeployOptions {
@@ -144,10 +150,13 @@ export interface DeployOptions {
   timeoutMs: number | null;
 }
 
-export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise<number> {
+export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions): Promise<number> {
   let onSigint: (() => void) | null = null;
+  const progress = createPoolProgress(plainIo, process.stderr.isTTY === true, 'deploy');
+  const io = progress.io;
   const lastWords = lastWordsPrinter(io, process.stderr.isTTY === true);
   const result = talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.deploy', requestId, ...options }), (msg) => {
+    if (msg.type === 'pool.event') progress.saw(msg);
     if (msg.type === 'worker.last-words') return lastWords.heard(msg);
     if (isEvent(msg, 'ErrorDeployInProgress')) {
       io.err('Deploy already in progress. Press Ctrl+C to abort.\n');
@@ -178,7 +187,10 @@ export function deploy(io: Io, ipcFile: string, options: DeployOptions): Promise
     };
     process.once('SIGINT', onSigint);
   });
-  return result.finally(() => { if (onSigint) process.off('SIGINT', onSigint); });
+  return result.finally(() => {
+    progress.finish();
+    if (onSigint) process.off('SIGINT', onSigint);
+  });
 }
 
 export function deployAbort(io: Io, ipcFile: string): Promise<number> {

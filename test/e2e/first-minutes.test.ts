@@ -4,7 +4,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { fixture, naughtBin } from '../helpers/paths.js';
-import { freePort, isAlive, line, lines, Sandbox, servingRelease } from '../helpers/naught.js';
+import { deployLines, freePort, isAlive, line, lines, Sandbox, servingRelease } from '../helpers/naught.js';
 
 const HINT = "Still booting: a worker counts as online once the server calls process.send('online') (or online(server) from naught/worker) after it listens. See the README, \"The worker protocol\".";
 const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
@@ -20,6 +20,12 @@ function onTerminal(box: Sandbox, args: string[], env: Record<string, string> = 
     });
   });
 }
+
+/** What the terminal shows once every live line was overwritten: each line from its last clear (`\r\x1b[K`) on. */
+const visible = (screen: string) => screen.split('\n').map((row) => {
+  const at = row.lastIndexOf('\r\x1b[K');
+  return at === -1 ? row : row.slice(at + 4);
+}).join('\n');
 
 t.test('on a terminal, start shows a live boot line, a hint after 10 s, and gives up at --timeout', async (t) => {
   const box = new Sandbox(t);
@@ -83,7 +89,26 @@ t.test('on a terminal, a deploy whose new worker dies shows its last stderr line
   release('crash-before-online.cjs');
   const run = await onTerminal(box, ['deploy']);
   t.equal(run.code, 1);
-  t.match(run.screen, /Deploy failed\. Check stderr\.log and usage of 'online' and 'shutdown' events\.\nWorker \d \(pid \d+\) wrote before it died, on stderr:\n {2}crash-before-online: giving up before listening\n/);
+  t.match(visible(run.screen), /Deploy failed\. Check stderr\.log and usage of 'online' and 'shutdown' events\.\nWorker \d \(pid \d+\) wrote before it died, on stderr:\n {2}crash-before-online: giving up before listening\n/);
   const daemon = box.daemonPid()!;
   t.ok(isAlive(daemon), 'the old workers serve on');
+});
+
+t.test('on a terminal, deploy and stop show a live line of their progress, erased at the end; without one, the bytes are naught 1.6\'s', async (t) => {
+  const { box, release } = await servingRelease(t, 'hello-server.cjs');
+  release('boots-slowly.cjs');
+  const run = await onTerminal(box, ['deploy', '--worker-count', '2'], { BOOT_MS: '1500' });
+  t.equal(run.code, 0);
+  t.match(run.screen, '\r\x1b[Kdeploy: booting the new workers, new online 0/2, old draining 0, 0 s');
+  t.match(run.screen, /\r\x1b\[Kdeploy: booting the new workers, new online 0\/2, old draining 0, 1 s/, 'redrawn every second');
+  t.match(run.screen, /\r\x1b\[Kdeploy: retiring the old workers, new online \d, old draining 1, \d s/, 'then the old workers draining');
+  t.match(run.screen, /done\n(\r\x1b\[K[^\n\r]*)*\r\x1b\[K$/, 'erased at the end');
+  const shown = visible(run.screen);
+  t.equal(shown, lines(...deployLines(2), 'done'), 'what stays on the screen is what naught printed');
+  t.notMatch(shown, 'deploy:', 'and no live line');
+
+  const stop = await onTerminal(box, ['stop']);
+  t.equal(stop.code, 0);
+  t.match(stop.screen, /\r\x1b\[Kstopping: \d draining, \d online, \d s/);
+  t.match(stop.screen, /\r\x1b\[K$/);
 });
