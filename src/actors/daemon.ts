@@ -132,7 +132,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
   });
   const stopStatusReport = createStatusReportActor({
-    bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(),
+    bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
     master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
   });
   onListening?.();

@@ -3,7 +3,7 @@
 // time, or is not there, leaves its part null: the document still comes.
 import { readFileSync } from 'node:fs';
 import type { Bus } from '../bus/bus.js';
-import type { DaemonConfig, LogReport, MessageOf, PluginInfo, StatusReport } from '../bus/messages.js';
+import type { DaemonConfig, LogReport, MessageOf, PluginInfo, StatusReport, TraceReport } from '../bus/messages.js';
 
 const CENSUS_WAIT_MS = 3_000;
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -13,11 +13,12 @@ export interface StatusReportDeps {
   config: DaemonConfig;
   plugins: () => PluginInfo[];
   logs: () => LogReport[];
+  trace: () => TraceReport | null;
   /** The master running now and how many were started after the first; null between masters. */
   master: () => { pid: number; restarts: number } | null;
 }
 
-export function createStatusReportActor({ bus, config, plugins, logs, master }: StatusReportDeps): () => void {
+export function createStatusReportActor({ bus, config, plugins, logs, trace, master }: StatusReportDeps): () => void {
   const startedAt = Date.now();
   const waiting = new Map<string, NodeJS.Timeout>();
 
@@ -34,6 +35,7 @@ export function createStatusReportActor({ bus, config, plugins, logs, master }: 
       workers: census?.workers ?? [],
       plugins: plugins(),
       logs: logs(),
+      trace: trace(),
     };
     bus.publish({ type: 'status.report', requestId, report: document });
   };

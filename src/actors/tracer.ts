@@ -2,12 +2,15 @@
 // length-prefixed msgpack frames without records, so that each rotated file reads alone.
 // A disk slower than the bus costs trace frames (counted and reported), never memory.
 import type { Bus } from '../bus/bus.js';
+import type { TraceReport } from '../bus/messages.js';
 import { FrameEncoder } from '../bus/codec.js';
 import { LogSink } from '../logs/log-sink.js';
 
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
 export interface Tracer {
+  /** For status.report: what it recorded, and the frames a slow disk cost. */
+  stats(): TraceReport;
   /** Stops recording; resolves once every recorded frame is on disk. */
   close(): Promise<void>;
 }
@@ -26,9 +29,11 @@ export async function createTracerActor(deps: { bus: Bus; file: string; maxSize:
     onRecovered: ({ bytes }) => report(`Writing the trace ${file} again; ${bytes} bytes of messages were not recorded meanwhile.`),
   });
   let dropped = 0;
+  let droppedInAll = 0;
   const off = bus.onAny((envelope) => {
     if (sink.queuedBytes > MAX_QUEUED_BYTES) {
       dropped++;
+      droppedInAll++;
       return;
     }
     if (dropped > 0) {
@@ -39,6 +44,7 @@ export async function createTracerActor(deps: { bus: Bus; file: string; maxSize:
     sink.write(encoder.encode(envelope));
   });
   return {
+    stats: () => ({ path: file, bytesWritten: sink.stats.bytesWritten, framesDropped: droppedInAll }),
     close() {
       off();
       return sink.finish();

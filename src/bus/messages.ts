@@ -186,6 +186,13 @@ export interface LogReport {
   archives: number;
 }
 
+export interface TraceReport {
+  path: string;
+  bytesWritten: number;
+  /** Messages not recorded because the disk could not keep up. */
+  framesDropped: number;
+}
+
 export interface StatusReport {
   running: true;
   daemon: { pid: number; version: string; uptimeSeconds: number; rssBytes: number; ipcFile: string; pidFile: string; paths: { log: string; stdout: string; stderr: string } };
@@ -194,6 +201,8 @@ export interface StatusReport {
   workers: WorkerReport[];
   plugins: PluginInfo[];
   logs: LogReport[];
+  /** `start --trace`; null when off. */
+  trace: TraceReport | null;
 }
 
 export interface PluginInfo {

@@ -37,6 +37,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
       workers: [SAMPLE_WORKER],
       plugins: [],
       logs: [{ name: 'stdout', path: '/srv/stdout.log', bytesWritten: 100, linesWritten: 4, linesDropped: 0, archives: 1 }],
+      trace: { path: '/srv/trace.bin', bytesWritten: 5000, framesDropped: 0 },
     },
   },
   'cmd.logs': { type: 'cmd.logs', requestId: 'r9', lines: 50, streams: ['stdout', 'stderr'], follow: true },
