@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeResult } from './lib/stats.js';
+import { machine, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
 import { children } from './lib/proc.js';
 
@@ -109,8 +109,4 @@ const section = [
   ...rows.map((r) => `| ${r.join(' | ')} |`),
   '',
 ].join('\n');
-const file = path.join(ROOT, 'BENCHMARKS.md');
-const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-const start = before.indexOf('\n## A server as naught 1.6');
-const rest = start === -1 ? '' : before.slice(before.indexOf('\n## ', start + 1) === -1 ? before.length : before.indexOf('\n## ', start + 1));
-fs.writeFileSync(file, `${(start === -1 ? before : before.slice(0, start)).trimEnd()}\n\n${section}${rest}`);
+writeBenchmarksSection(ROOT, "## A server as naught 1.6's README wrote it", section);

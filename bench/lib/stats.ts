@@ -31,3 +31,13 @@ export function writeResult(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   console.log(`\nwrote ${file}`);
 }
+
+/** Replaces (or appends) one `## heading` section of BENCHMARKS.md, leaving the others as they are. */
+export function writeBenchmarksSection(root: string, heading: string, section: string): void {
+  const file = path.join(root, 'BENCHMARKS.md');
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const start = before.indexOf(`\n${heading}`);
+  const next = start === -1 ? -1 : before.indexOf('\n## ', start + 1);
+  const rest = start === -1 ? '' : before.slice(next === -1 ? before.length : next);
+  fs.writeFileSync(file, `${(start === -1 ? before : before.slice(0, start)).trimEnd()}\n\n${section}${rest}`);
+}

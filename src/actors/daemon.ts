@@ -34,7 +34,7 @@ const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
 const CONTROL_BACKLOG = 2048;
 /** A master whose loop is stuck (SIGSTOP, an endless loop) is replaced after this long. */
-const MASTER_HEARTBEAT = { intervalMs: 1_000, timeoutMs: 5_000 };
+const MASTER_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000 };
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
 export interface DaemonDeps {

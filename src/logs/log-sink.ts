@@ -82,7 +82,7 @@ export class LogSink {
   private retryTimer: NodeJS.Timeout | null = null;
   private reopenTries = 0;
   private readonly totals = { bytesWritten: 0, linesWritten: 0, linesDropped: 0, archives: 0 };
-  private readonly watchTimer: NodeJS.Timeout;
+  private readonly stopWatching: () => void;
 
   /** Opens the file first, so that a bad path fails the caller with its reason. */
   static async open(options: LogSinkOptions): Promise<LogSink> {
@@ -97,7 +97,7 @@ export class LogSink {
   }
 
   private constructor(private readonly options: LogSinkOptions) {
-    this.watchTimer = setInterval(() => this.checkFileOnDisk(), options.watchMs ?? 1000).unref();
+    this.stopWatching = everyInterval(options.watchMs ?? 1000, () => this.checkFileOnDisk());
   }
 
   /** Times a broken file was tried again (reopened): what a test can wait on. */
@@ -372,7 +372,7 @@ export class LogSink {
   }
 
   private stopTimers(): void {
-    clearInterval(this.watchTimer);
+    this.stopWatching();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 }
@@ -413,6 +413,32 @@ function remainder(parts: Buffer[], skip: number): Buffer[] {
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * One timer for every sink that watches at the same interval: an idle daemon with three
+ * logs and a trace wakes once a second for them, not four times.
+ */
+const sharedTimers = new Map<number, { timer: NodeJS.Timeout; tasks: Set<() => void> }>();
+
+function everyInterval(ms: number, task: () => void): () => void {
+  let shared = sharedTimers.get(ms);
+  if (!shared) {
+    const tasks = new Set<() => void>();
+    shared = { timer: setInterval(() => { for (const each of tasks) each(); }, ms).unref(), tasks };
+    sharedTimers.set(ms, shared);
+  }
+  const { tasks, timer } = shared;
+  tasks.add(task);
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    tasks.delete(task);
+    if (tasks.size > 0) return;
+    clearInterval(timer);
+    sharedTimers.delete(ms);
+  };
+}
 
 /** About 16 ns a line: a few percent of a core at the flood rates naught writes. */
 function countLines(parts: readonly Buffer[]): number {
