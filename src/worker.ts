@@ -28,9 +28,24 @@ const send = (message: 'online' | 'offline') => { process.send?.(message); };
 /** Tells naught this worker serves: at once, or once `server` listens. Starts the lag reports. */
 export function online(server?: Listenable): void {
   reportMetrics();
+  beat();
   if (!server || server.listening) return send('online');
   server.once('listening', () => send('online'));
 }
+
+/**
+ * With `start --worker-timeout`, naught asks for a heartbeat (NAUGHT_HEARTBEAT_MS): sent
+ * from a timer, it stops when the event loop is blocked, and naught replaces the worker.
+ */
+function beat(): void {
+  const every = Number(process.env.NAUGHT_HEARTBEAT_MS);
+  if (!every || !process.send || beating) return;
+  beating = true;
+  const send = () => { if (process.connected) process.send?.({ naught: 'heartbeat' }, undefined, {}, () => {}); };
+  send();
+  setInterval(send, every).unref();
+}
+let beating = false;
 
 /** How often a worker reports its event-loop lag and heap; NAUGHT_METRICS_INTERVAL_MS overrides it. */
 export const METRICS_INTERVAL_MS = 5_000;

@@ -59,6 +59,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   let server: ServerConfig = {
     script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
     env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs, bootTimeoutMs: config.bootTimeoutMs,
+    workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const clients = new Set<Link>();

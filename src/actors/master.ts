@@ -21,6 +21,11 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
   const now = deps.now ?? Date.now;
   let state = initialPoolState();
   const timers = new Map<'deploy' | 'stop', NodeJS.Timeout>();
+  /** `start --worker-timeout`, from the boot; the proxies watch their workers' heartbeats with it. */
+  let workerTimeoutMs: number | null = null;
+  /** What the watchdogs found, for the notice once the pool decides to replace. */
+  const findings = new Map<number, string>();
+  const graceTimers = new Set<NodeJS.Timeout>();
   const inbox: PoolInput[] = [];
   let running = false;
 
@@ -50,7 +55,7 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
         return;
       }
       case 'spawn':
-        return createWorkerProxyActor({ bus, workerId: effect.workerId, slot: effect.slot, delayMs: effect.delayMs, fork: deps.fork });
+        return createWorkerProxyActor({ bus, workerId: effect.workerId, slot: effect.slot, delayMs: effect.delayMs, fork: deps.fork, heartbeatTimeoutMs: workerTimeoutMs });
       case 'shutdown':
         bus.publish({ type: 'worker.shutdown', workerId: effect.workerId, notify: effect.notify });
         return;
@@ -78,8 +83,22 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
       case 'settled':
         bus.publish({ type: 'deploy.settled', requestId: effect.requestId, running: effect.running });
         return;
+      case 'replacing': {
+        bus.publish({ type: 'worker.replacing', workerId: effect.workerId, slot: effect.slot, reason: effect.reason });
+        const message = findings.get(effect.workerId);
+        if (message) bus.publish({ type: 'notice', code: effect.reason === 'hung' ? 'WORKER_HUNG' : 'WORKER_OVER_MEMORY', message });
+        // A hung worker whose replacement does not come online in as long again is killed regardless.
+        if (effect.reason === 'hung' && workerTimeoutMs !== null) {
+          const timer = setTimeout(() => {
+            graceTimers.delete(timer);
+            dispatch({ type: 'retire-now', workerId: effect.workerId });
+          }, workerTimeoutMs);
+          graceTimers.add(timer);
+        }
+        return;
+      }
       case 'exit':
-        for (const timer of timers.values()) clearTimeout(timer);
+        for (const timer of [...timers.values(), ...graceTimers]) clearTimeout(timer);
         return deps.exit(effect.reason);
       default: {
         const never: never = effect;
@@ -90,6 +109,7 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
 
   const offs = [
     bus.on('cmd.boot', (boot) => {
+      workerTimeoutMs = boot.config.workerTimeoutMs;
       deps.setup(boot);
       dispatch({ type: 'boot', workerCount: boot.config.workerCount, timeoutMs: boot.config.bootTimeoutMs });
     }),
@@ -99,7 +119,20 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
     bus.on('cmd.status', ({ requestId }) => dispatch({ type: 'status', requestId })),
     bus.on('worker.online', ({ workerId }) => dispatch({ type: 'online', workerId })),
     bus.on('worker.offline', ({ workerId }) => dispatch({ type: 'offline', workerId })),
-    bus.on('worker.exited', ({ workerId }) => dispatch({ type: 'exit', workerId })),
+    bus.on('worker.exited', ({ workerId }) => {
+      findings.delete(workerId);
+      dispatch({ type: 'exit', workerId });
+    }),
+    bus.on('worker.hung', ({ workerId, slot, pid, silentMs }) => {
+      // The limit as given, not the silence measured (up to a check later): the line names the setting.
+      findings.set(workerId, `Worker ${slot} (pid ${pid}) stopped answering for ${(workerTimeoutMs ?? silentMs) / 1000} s; replacing it.`);
+      dispatch({ type: 'replace', workerId, reason: 'hung' });
+    }),
+    bus.on('worker.over-memory', ({ workerId, slot, pid, rssBytes, limitBytes }) => {
+      const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+      findings.set(workerId, `Worker ${slot} (pid ${pid}) holds ${mib(rssBytes)}, over --max-worker-memory ${mib(limitBytes)}; replacing it, without downtime.`);
+      dispatch({ type: 'replace', workerId, reason: 'memory' });
+    }),
   ];
   return { stop: () => { for (const off of offs) off(); }, pool: () => state };
 }

@@ -12,7 +12,14 @@ export interface WorkerProxyDeps {
   /** A restart that backs off is forked only after this delay. */
   delayMs: number;
   fork: (slot: number) => Worker;
+  /** `start --worker-timeout`: a worker that sent a heartbeat and then none for this long is reported hung. */
+  heartbeatTimeoutMs?: number | null;
 }
+
+/** How often the watchdog looks; naught/worker beats about every second. */
+const HEARTBEAT_CHECK_MS = 1_000;
+
+const isHeartbeat = (message: unknown): boolean => (message as { naught?: unknown } | null)?.naught === 'heartbeat';
 
 /** naught/worker's report (worker.ts); anything else a worker sends is ignored, as naught 1.6 did. */
 function isMetrics(message: unknown): message is { lagMs: EventLoopLag; heapUsedBytes: number } {
@@ -22,10 +29,12 @@ function isMetrics(message: unknown): message is { lagMs: EventLoopLag; heapUsed
     && finite(lagMs.p50) && finite(lagMs.p99) && finite(lagMs.max) && finite(heapUsedBytes);
 }
 
-export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: WorkerProxyDeps): void {
+export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, heartbeatTimeoutMs = null }: WorkerProxyDeps): void {
   let worker: Worker | null = null;
   let pid = 0;
   let exited = false;
+  let lastBeat: number | null = null;
+  let watchdog: NodeJS.Timeout | null = null;
   const delay = delayMs > 0 ? setTimeout(start, delayMs) : null;
 
   const offs = [
@@ -42,10 +51,28 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: W
     worker.on('message', (message: unknown) => {
       if (message === 'online') bus.publish({ type: 'worker.online', workerId, slot, pid });
       else if (message === 'offline') bus.publish({ type: 'worker.offline', workerId, slot, pid });
+      else if (isHeartbeat(message)) heard();
       else if (isMetrics(message)) bus.publish({ type: 'worker.metrics', workerId, slot, pid, lagMs: { p50: message.lagMs.p50, p99: message.lagMs.p99, max: message.lagMs.max }, heapUsedBytes: message.heapUsedBytes });
     });
     worker.on('exit', (code: number | null, signal: string | null) => exit(code, signal));
     bus.publish({ type: 'worker.spawned', workerId, slot, pid });
+  }
+
+  /** Servers without naught/worker never beat, and are never watched. */
+  function heard(): void {
+    lastBeat = Date.now();
+    if (watchdog || heartbeatTimeoutMs === null) return;
+    watchdog = setInterval(() => {
+      const silentMs = Date.now() - lastBeat!;
+      if (silentMs < heartbeatTimeoutMs) return;
+      stopWatchdog();
+      bus.publish({ type: 'worker.hung', workerId, slot, pid, silentMs });
+    }, HEARTBEAT_CHECK_MS);
+  }
+
+  function stopWatchdog(): void {
+    if (watchdog) clearInterval(watchdog);
+    watchdog = null;
   }
 
   function shutdown(notify: boolean): void {
@@ -69,6 +96,7 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork }: W
   function exit(code: number | null, signal: string | null): void {
     if (exited) return;
     exited = true;
+    stopWatchdog();
     for (const off of offs) off();
     bus.publish({ type: 'worker.exited', workerId, slot, pid, code, signal });
   }

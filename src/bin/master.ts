@@ -11,6 +11,7 @@ import { openParentPipe } from '../bus/fd3.js';
 import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { createCensusActor } from '../actors/census.js';
+import { createMemoryWatchActor } from '../actors/memory-watch.js';
 import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
@@ -28,6 +29,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 let output: WorkerOutput | null = null;
 let drainEnv: Record<string, string> = {};
 /** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
+/** naught/worker's heartbeat under `start --worker-timeout`. */
+const HEARTBEAT_MS = 1_000;
 const WORKER_PRELOAD = fileURLToPath(new URL('../worker-preload.cjs', import.meta.url));
 
 const master = createMasterActor({
@@ -60,6 +63,7 @@ const master = createMasterActor({
 });
 
 createCensusActor({ bus, pool: master.pool });
+createMemoryWatchActor({ bus });
 
 /**
  * Sends a worker's pipe to the daemon over the IPC channel it gave us for this alone.
@@ -79,5 +83,6 @@ void link.closed.then(() => {
 });
 
 function preloadEnv(config: ServerConfig): Record<string, string> {
-  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs) };
+  const heartbeat: Record<string, string> = config.workerTimeoutMs === null ? {} : { NAUGHT_HEARTBEAT_MS: String(HEARTBEAT_MS) };
+  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...heartbeat };
 }

@@ -32,6 +32,15 @@ function timeoutMs(value: string): number | null {
   return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
 }
 
+/** `512M`, `1G`, `300000K` or bytes, as PM2's max_memory_restart reads them. */
+function memorySize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(value);
+  if (!match) throw new BadUsage(value);
+  const bytes = Math.round(Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()));
+  if (bytes <= 0) throw new BadUsage(value);
+  return bytes;
+}
+
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
@@ -67,6 +76,8 @@ naughtCommand('start')
   .option('--timeout <seconds>', '', 'none')
   .option('--drain <mode>', '', 'auto')
   .option('--drain-recent-ms <ms>', '', '1000')
+  .option('--worker-timeout <seconds>', '', 'none')
+  .option('--max-worker-memory <size>', '', 'none')
   .option('--trace <file>')
   .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .argument('<script>')
@@ -90,6 +101,10 @@ naughtCommand('start')
     const drainRecentMs = Number(o.drainRecentMs);
     if (!/^\d+$/.test(o.drainRecentMs!) || !Number.isSafeInteger(drainRecentMs)) throw new BadUsage(o.drainRecentMs!);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
+    const workerTimeoutMs = o.workerTimeout === 'none' ? null : timeoutMs(o.workerTimeout!);
+    if (workerTimeoutMs !== null && workerTimeoutMs < 1000) throw new BadUsage(o.workerTimeout!);
+    if (o.workerTimeout !== 'none' && workerTimeoutMs === null) throw new BadUsage(o.workerTimeout!);
+    const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : memorySize(o.maxWorkerMemory!);
     outcome = commands.start(io, {
       ipcFileAsGiven: o.ipcFile!,
       daemonMode: o.daemonMode === 'true',
@@ -97,7 +112,7 @@ naughtCommand('start')
       config: {
         script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!),
+        drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins,

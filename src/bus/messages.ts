@@ -40,6 +40,10 @@ export interface ServerConfig {
   drainRecentMs: number;
   /** `start --timeout`: a boot with workers still booting this long fails; null waits, as naught 1.6. */
   bootTimeoutMs: number | null;
+  /** `start --worker-timeout`: a naught/worker worker silent this long after a heartbeat is replaced; null: off. */
+  workerTimeoutMs: number | null;
+  /** `start --max-worker-memory`: a worker above this RSS for two samples in a row is replaced; null: off. */
+  maxWorkerMemoryBytes: number | null;
 }
 
 export type DrainMode = 'auto' | 'off';
@@ -110,6 +114,12 @@ export interface Catalogue {
   'worker.metrics': { workerId: number; slot: number; pid: number; lagMs: EventLoopLag; heapUsedBytes: number };
   /** The last lines (at most 20) a worker that died wrote to stderr, from the daemon's log rotator. */
   'worker.last-words': { workerId: number; slot: number; pid: number; lines: string[] };
+  /** A worker proxy's watchdog: a worker that sent heartbeats has sent none for silentMs. */
+  'worker.hung': { workerId: number; slot: number; pid: number; silentMs: number };
+  /** The master's memory watch: a worker's RSS was above the ceiling for two samples in a row. */
+  'worker.over-memory': { workerId: number; slot: number; pid: number; rssBytes: number; limitBytes: number };
+  /** The pool's decision: a replacement starts, and the worker goes once it is online (hung: killed; memory: drained). */
+  'worker.replacing': { workerId: number; slot: number; reason: 'hung' | 'memory' };
   /** master → one worker proxy: disconnect it, after sending 'shutdown' if notify. */
   'worker.shutdown': { workerId: number; notify: boolean };
   /** master → one worker proxy: SIGKILL, for timeouts and aborts. */
@@ -219,7 +229,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
+  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
@@ -241,6 +251,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
   'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
+  'worker.hung': true, 'worker.over-memory': true, 'worker.replacing': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

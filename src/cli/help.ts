@@ -34,6 +34,8 @@ export const HELP = {
     "    --timeout none (seconds to boot; then the start fails)\n" +
     "    --drain auto (keep-alive clients survive a worker's close; or off)\n" +
     "    --drain-recent-ms 1000\n" +
+    "    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n" +
+    "    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +

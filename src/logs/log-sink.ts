@@ -25,7 +25,11 @@ export interface LogSinkOptions {
   /** The file's mode, kept even on a file that exists (the trace: 0600); else a new file gets 0666 less the umask. */
   mode?: number;
   retryMs?: number;
-  /** How often to check that the file on disk is still the one we write to. */
+  /**
+   * How often to check that the file on disk is still the one we write to. The kernel
+   * (inotify, through fs.watch) says at once when it is moved or deleted; the poll is for
+   * where it cannot. Default 5 s.
+   */
   watchMs?: number;
   onRotated?(archive: string): void;
   onFailed?(error: Error): void;
@@ -83,6 +87,7 @@ export class LogSink {
   private reopenTries = 0;
   private readonly totals = { bytesWritten: 0, linesWritten: 0, linesDropped: 0, archives: 0 };
   private readonly stopWatching: () => void;
+  private watcher: fs.FSWatcher | null = null;
 
   /** Opens the file first, so that a bad path fails the caller with its reason. */
   static async open(options: LogSinkOptions): Promise<LogSink> {
@@ -97,7 +102,7 @@ export class LogSink {
   }
 
   private constructor(private readonly options: LogSinkOptions) {
-    this.stopWatching = everyInterval(options.watchMs ?? 1000, () => this.checkFileOnDisk());
+    this.stopWatching = everyInterval(options.watchMs ?? 5_000, () => this.checkFileOnDisk());
   }
 
   /** Times a broken file was tried again (reopened): what a test can wait on. */
@@ -264,6 +269,21 @@ export class LogSink {
     this.size = stats.size;
     this.inode = stats.ino;
     this.state = 'open';
+    this.watchFile();
+  }
+
+  /** Follows the file just opened: a move or delete ('rename') is checked at once. Writes ('change') are ignored. */
+  private watchFile(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.state === 'closed') return;
+    try {
+      const watcher = fs.watch(this.options.path, { persistent: false }, (event) => { if (event === 'rename') this.checkFileOnDisk(); });
+      watcher.on('error', () => watcher.close()); // the poll still notices
+      this.watcher = watcher;
+    } catch {
+      // No inotify here, or none left (fs.inotify.max_user_watches): the poll notices, later.
+    }
   }
 
   private fail(error: Error): void {
@@ -373,6 +393,8 @@ export class LogSink {
 
   private stopTimers(): void {
     this.stopWatching();
+    this.watcher?.close();
+    this.watcher = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 }

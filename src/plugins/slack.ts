@@ -81,6 +81,8 @@ export function createNarrator(): (envelope: Envelope) => string | null {
       case 'notice':
         if (msg.code === 'WORKER_BACKOFF') return `Crash loop: ${msg.message}`;
         if (msg.code === 'MASTER_DIED') return `Master restarted: ${msg.message}`;
+        if (msg.code === 'WORKER_HUNG') return `Hung worker: ${msg.message}`;
+        if (msg.code === 'WORKER_OVER_MEMORY') return `Memory ceiling: ${msg.message}`;
         return null;
       default:
         return null;

@@ -18,7 +18,12 @@ export interface PoolWorker {
   spawnedBy: 'deploy' | 'replacement';
   generation: number;
   dyingReason: DyingReason | null;
+  /** Being replaced while it serves on (hung, or over the memory ceiling): goes once its replacement is online. */
+  retiring: ReplaceReason | null;
 }
+
+/** Why a serving worker is replaced by the watchdogs: its loop stopped answering, or it holds too much memory. */
+export type ReplaceReason = 'hung' | 'memory';
 
 type AbortOutcome = 'Ready' | 'DeployFailed' | 'BootFailed';
 
@@ -47,7 +52,11 @@ export type PoolInput =
   | { type: 'status'; requestId: string }
   | { type: 'online'; workerId: number }
   | { type: 'offline'; workerId: number }
-  | { type: 'exit'; workerId: number };
+  | { type: 'exit'; workerId: number }
+  /** A watchdog's finding: start a replacement, and retire this worker once it is online. */
+  | { type: 'replace'; workerId: number; reason: ReplaceReason }
+  /** A hung worker's grace is over: kill it whether or not its replacement is online. */
+  | { type: 'retire-now'; workerId: number };
 
 export type PoolEffect =
   | { type: 'event'; event: PoolEventName; waitingFor: WaitingFor; count: Counts; requestId: string | null }
@@ -61,7 +70,9 @@ export type PoolEffect =
   | { type: 'backoff'; slot: number; failures: number; delayMs: number }
   | { type: 'exit'; reason: 'stopped' | 'boot-failed' }
   /** A deploy (not a boot) is over, and which release its workers run. */
-  | { type: 'settled'; requestId: string; running: 'new' | 'old' };
+  | { type: 'settled'; requestId: string; running: 'new' | 'old' }
+  /** A watchdog's replacement of a serving worker begins. */
+  | { type: 'replacing'; workerId: number; slot: number; reason: ReplaceReason };
 
 export const initialPoolState = (): PoolState => ({
   workers: [], waitingFor: null, workerCount: 0, generation: 0, nextId: 1, deploy: null, slots: {}, stopDeadline: false,
@@ -95,6 +106,8 @@ class Transition {
       case 'online': return this.online(input.workerId);
       case 'offline': return this.offline(input.workerId);
       case 'exit': return this.exited(input.workerId);
+      case 'replace': return this.replace(input.workerId, input.reason);
+      case 'retire-now': return this.retireNow(input.workerId);
       default: return assertNeverInput(input);
     }
   }
@@ -173,6 +186,7 @@ class Transition {
     }
     worker.state = 'online';
     this.emit('WorkerOnline');
+    this.retireReplaced(worker);
     if (this.state.waitingFor === 'old' && this.isOld(worker)) return this.shutdown(worker, 'old');
     if (this.state.waitingFor === null && this.count().booting === 0) this.emit('Ready');
   }
@@ -208,6 +222,11 @@ class Transition {
       return;
     }
     if (worker.state === 'dying') return this.dyingExited(worker);
+    if (worker.retiring !== null) {
+      // Its replacement is already on its way: a second one would be one too many.
+      this.emit('WorkerDeath');
+      return;
+    }
     if (this.isNew(worker) && this.state.waitingFor === 'new') {
       this.emit('NewDeath');
       return this.abort(this.failure());
@@ -231,6 +250,39 @@ class Transition {
     this.spawn(worker.slot, 'replacement', delayMs, worker.generation);
     this.emit('WorkerDeath');
     if (delayMs > 0) this.effects.push({ type: 'backoff', slot: worker.slot, failures, delayMs });
+  }
+
+  // --- watchdogs ------------------------------------------------------------------
+
+  /**
+   * Outside deploys and stops only: a deploy replaces every worker anyway, and a stop
+   * ends them. The worker serves on (an 'offline' one would not) until its replacement
+   * is online, so no capacity is lost meanwhile.
+   */
+  private replace(workerId: number, reason: ReplaceReason): void {
+    const worker = this.find(workerId);
+    if (worker?.state !== 'online' || worker.retiring !== null || this.state.waitingFor !== null) return;
+    worker.retiring = reason;
+    this.effects.push({ type: 'replacing', workerId, slot: worker.slot, reason });
+    this.spawn(worker.slot, 'replacement', 0, worker.generation);
+    this.emit('SpawnNew');
+  }
+
+  /** The replacement is online: a worker over the memory ceiling drains, a hung one is killed (it cannot drain). */
+  private retireReplaced(replacement: PoolWorker): void {
+    const old = this.state.workers.find((w) => w.slot === replacement.slot && w.retiring !== null && w.state === 'online');
+    if (!old) return;
+    if (old.retiring === 'memory') return this.shutdown(old, 'old');
+    this.retireNow(old.id);
+  }
+
+  private retireNow(workerId: number): void {
+    const worker = this.find(workerId);
+    if (worker?.retiring !== 'hung' || worker.state !== 'online') return;
+    worker.state = 'dying';
+    worker.dyingReason = 'old';
+    this.emit('DestroyOld');
+    this.effects.push({ type: 'kill', workerId });
   }
 
   // --- deploys --------------------------------------------------------------------
@@ -330,7 +382,7 @@ class Transition {
 
   /** A replacement takes the generation of the worker it stands in for. */
   private spawn(slot: number, spawnedBy: PoolWorker['spawnedBy'], delayMs: number, generation: number): void {
-    const worker: PoolWorker = { id: this.state.nextId++, slot, state: 'booting', spawnedBy, generation, dyingReason: null };
+    const worker: PoolWorker = { id: this.state.nextId++, slot, state: 'booting', spawnedBy, generation, dyingReason: null, retiring: null };
     this.state.workers.push(worker);
     this.effects.push({ type: 'spawn', workerId: worker.id, slot, delayMs });
   }

@@ -161,7 +161,7 @@ t.test('a deleted log file is noticed and recreated; reopen-logs and SIGUSR2 ser
   await waitFor('more lines in the new file', () => text(out).length > inNew);
   t.equal(text(`${out}.1`).length, rotated, 'the old file left alone');
 
-  // SIGUSR2's own answer, seen by a follower: the 1 s inode watch would reopen a moved file
+  // SIGUSR2's own answer, seen by a follower: the inode watch would reopen a moved file
   // anyway, so new lines alone could not tell that SIGUSR2 did anything.
   const follower = box.spawn(['trace', '--follow', '--type', 'logs.reopened']);
   await waitFor('the follower to attach', async () => {

@@ -11,7 +11,7 @@ const SAMPLE_WORKER = {
 };
 
 const counts = { booting: 1, online: 2, dying: 0, new_online: 0 };
-const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' }, drain: 'auto' as const, drainRecentMs: 1000, bootTimeoutMs: null };
+const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' }, drain: 'auto' as const, drainRecentMs: 1000, bootTimeoutMs: null, workerTimeoutMs: null, maxWorkerMemoryBytes: null };
 
 // One message of every type; the Record makes the compiler insist on all of them.
 const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
@@ -24,6 +24,9 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'cmd.boot': { type: 'cmd.boot', config: server, firstBoot: true, output: { stdout: 'pipe', stderr: 'ignore' } },
   'cmd.reopen-logs': { type: 'cmd.reopen-logs', requestId: 'r5' },
   'logs.reopened': { type: 'logs.reopened', requestId: 'r5' },
+  'worker.hung': { type: 'worker.hung', workerId: 3, slot: 1, pid: 4242, silentMs: 30_000 },
+  'worker.over-memory': { type: 'worker.over-memory', workerId: 3, slot: 1, pid: 4242, rssBytes: 600_000_000, limitBytes: 536_870_912 },
+  'worker.replacing': { type: 'worker.replacing', workerId: 3, slot: 1, reason: 'memory' },
   'cmd.inspect': { type: 'cmd.inspect', requestId: 'r10' },
   'worker.metrics': { type: 'worker.metrics', workerId: 3, slot: 1, pid: 4242, lagMs: { p50: 10.1, p99: 12.5, max: 40 }, heapUsedBytes: 5_000_000 },
   'master.census': { type: 'master.census', requestId: 'r10', master: { pid: 4200, rssBytes: 50_000_000 }, pool: SAMPLE_POOL, workers: [SAMPLE_WORKER] },

@@ -52,3 +52,13 @@ t.test('a failing webhook is tried again after 1 s, doubling, capped at 60 s', a
   t.same(waits, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
   t.equal(nextRetryMs(0), 1000, 'after a success the wait starts again at 1 s');
 });
+
+t.test('watchdog replacements are narrated', async (t) => {
+  t.same(story([
+    at({ type: 'notice', code: 'WORKER_HUNG', message: 'Worker 1 (pid 4242) stopped answering for 30 s; replacing it.' }),
+    at({ type: 'notice', code: 'WORKER_OVER_MEMORY', message: 'Worker 0 (pid 4243) holds 600 MiB, over --max-worker-memory 512 MiB; replacing it, without downtime.' }),
+  ]), [
+    'Hung worker: Worker 1 (pid 4242) stopped answering for 30 s; replacing it.',
+    'Memory ceiling: Worker 0 (pid 4243) holds 600 MiB, over --max-worker-memory 512 MiB; replacing it, without downtime.',
+  ]);
+});

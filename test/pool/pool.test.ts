@@ -279,3 +279,68 @@ t.test('a boot without a timeout sets no timer, as naught 1.6 waited', async (t)
   const h = new Harness().send({ type: 'boot', workerCount: 1, timeoutMs: null });
   t.same(h.takeEffects('start-timer'), []);
 });
+
+t.test('watchdogs: a worker over the memory ceiling serves on until its replacement is online, then drains', async (t) => {
+  const h = booted(2);
+  h.send({ type: 'replace', workerId: 1, reason: 'memory' });
+  t.same(h.takeEffects('replacing'), [{ type: 'replacing', workerId: 1, slot: 0, reason: 'memory' }]);
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 3, slot: 0, delayMs: 0 }]);
+  t.same(h.take(), ['SpawnNew. booting: 1, online: 2, dying: 0, new_online: 0'], 'both old workers still count as online');
+  t.same(h.takeEffects('shutdown'), [], 'nothing is shut down before the replacement is online');
+  h.send({ type: 'replace', workerId: 1, reason: 'memory' });
+  t.same(h.takeEffects('spawn'), [], 'a second finding while it is replaced changes nothing');
+  h.send({ type: 'online', workerId: 3 });
+  t.same(h.take(), [
+    'WorkerOnline. booting: 0, online: 3, dying: 0, new_online: 0',
+    'ShutdownOld. booting: 0, online: 2, dying: 1, new_online: 0',
+    'Ready. booting: 0, online: 2, dying: 1, new_online: 0',
+  ]);
+  t.same(h.takeEffects('shutdown'), [{ type: 'shutdown', workerId: 1, notify: true }], "then 'shutdown': it drains");
+  h.send({ type: 'exit', workerId: 1 });
+  t.same(h.take(), ['OldExit. booting: 0, online: 2, dying: 0, new_online: 0']);
+  t.same(h.takeEffects('spawn'), [], 'and is not resuscitated');
+});
+
+t.test('watchdogs: a hung worker is killed once its replacement is online, or when its grace is over', async (t) => {
+  const h = booted(2);
+  h.send({ type: 'replace', workerId: 2, reason: 'hung' }, { type: 'online', workerId: 3 });
+  t.same(h.take(), [
+    'SpawnNew. booting: 1, online: 2, dying: 0, new_online: 0',
+    'WorkerOnline. booting: 0, online: 3, dying: 0, new_online: 0',
+    'DestroyOld. booting: 0, online: 2, dying: 1, new_online: 0',
+    'Ready. booting: 0, online: 2, dying: 1, new_online: 0',
+  ]);
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 2 }], 'SIGKILL: a blocked loop cannot drain');
+
+  const g = booted(1);
+  g.send({ type: 'replace', workerId: 1, reason: 'hung' }, { type: 'retire-now', workerId: 1 });
+  t.same(g.takeEffects('kill'), [{ type: 'kill', workerId: 1 }], 'the replacement still booting, the grace over: killed');
+  g.send({ type: 'exit', workerId: 1 }, { type: 'online', workerId: 2 });
+  t.same(g.take(), [
+    'SpawnNew. booting: 1, online: 1, dying: 0, new_online: 0',
+    'DestroyOld. booting: 1, online: 0, dying: 1, new_online: 0',
+    'OldExit. booting: 1, online: 0, dying: 0, new_online: 0',
+    'WorkerOnline. booting: 0, online: 1, dying: 0, new_online: 0',
+    'Ready. booting: 0, online: 1, dying: 0, new_online: 0',
+  ]);
+  g.send({ type: 'retire-now', workerId: 2 });
+  t.same(g.takeEffects('kill'), [], 'retire-now for a worker not being replaced does nothing');
+});
+
+t.test('watchdogs: a worker being replaced that dies is not replaced twice; none acts during a deploy or stop', async (t) => {
+  const h = booted(1);
+  h.send({ type: 'replace', workerId: 1, reason: 'memory' }, { type: 'exit', workerId: 1 });
+  t.same(h.take(), ['SpawnNew. booting: 1, online: 1, dying: 0, new_online: 0', 'WorkerDeath. booting: 1, online: 0, dying: 0, new_online: 0']);
+  t.same(h.takeEffects('spawn'), [{ type: 'spawn', workerId: 2, slot: 0, delayMs: 0 }], 'one replacement only');
+
+  const d = booted(1).send(deploy());
+  d.take();
+  d.effects = [];
+  d.send({ type: 'replace', workerId: 1, reason: 'hung' });
+  t.same(d.take(), [], 'a deploy replaces it anyway');
+  t.same(d.takeEffects('replacing'), []);
+  const s = booted(1).send({ type: 'stop', requestId: 's', timeoutMs: null });
+  s.take();
+  s.send({ type: 'replace', workerId: 1, reason: 'memory' });
+  t.same(s.takeEffects('spawn'), [], 'nor during a stop');
+});
