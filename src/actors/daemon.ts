@@ -23,12 +23,18 @@ import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
+import { createGenerationsActor } from './generations.js';
 import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
 const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
-/** The log rotator answers reopen-logs, the log feed logs, the status report inspect (with the master's census); the master, the rest. */
-const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => type !== 'cmd.reopen-logs' && type !== 'cmd.logs' && type !== 'cmd.inspect');
+/**
+ * The log rotator answers reopen-logs, the log feed logs, the status report inspect (with
+ * the master's census), the generations history and rollback (a rollback is a deploy);
+ * the master, the rest.
+ */
+const ANSWERED_HERE: readonly MessageType[] = ['cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback'];
+const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => !ANSWERED_HERE.includes(type));
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -101,9 +107,10 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const offs = [
     bus.onAny(routeRequests),
     ...REPLY_TYPES.map((type) => bus.on(type, (msg, envelope, origin) => routeReply(msg.requestId, envelope as Envelope, origin))),
-    bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount }) => {
+    bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount, script }) => {
       deploying.set(requestId, {
         ...server, env: env ? { ...server.env, ...env } : server.env, cwd: cwd ?? server.cwd, workerCount: workerCount > 0 ? workerCount : server.workerCount,
+        script: script ?? config.script,
       });
     }),
     // A refused deploy is answered with a reply: it changes nothing.
@@ -132,6 +139,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const plugins = createPluginSupervisorActor({
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
   });
+  const generations = createGenerationsActor({ bus, config, release: () => server });
   const stopStatusReport = createStatusReportActor({
     bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
     master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
@@ -205,7 +213,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       else if (handle instanceof net.Socket) handle.destroy();
     });
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };
-    bus.publish({ type: 'cmd.boot', config: server, firstBoot, output });
+    bus.publish({ type: 'cmd.boot', config: server, firstBoot, output, generation: generations.bootGeneration(firstBoot), startScript: config.script });
     child.on('exit', (code, signal) => {
       // Events the master sent just before exiting are still in the pipe: read them first.
       void link.closed.then(() => masterExited(code, signal));
@@ -246,6 +254,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
     stopStatusReport();
+    generations.close();
     await plugins.close();
     stopEventLog();
     await tracer?.close();

@@ -10,7 +10,10 @@ export interface MasterDeps {
   bus: Bus;
   /** Sets up what every later fork runs (script, arguments, environment) and where its output goes. */
   setup(boot: MessageOf<'cmd.boot'>): void;
-  configure(change: { env: Record<string, string> | null; cwd: string | null }): void;
+  /** A deploy's environment, cwd and (a rollback's) script, for every fork from now on. */
+  configure(change: { env: Record<string, string> | null; cwd: string | null; script: string | null }): void;
+  /** Undoes the last configure: the deploy failed or was aborted, and replacements must run the old release. */
+  restore(): void;
   fork(slot: number): Worker;
   exit(reason: 'stopped' | 'boot-failed'): void;
   now?: () => number;
@@ -81,7 +84,8 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
         });
         return;
       case 'settled':
-        bus.publish({ type: 'deploy.settled', requestId: effect.requestId, running: effect.running });
+        if (effect.running === 'old') deps.restore();
+        bus.publish({ type: 'deploy.settled', requestId: effect.requestId, running: effect.running, generation: effect.generation });
         return;
       case 'replacing': {
         bus.publish({ type: 'worker.replacing', workerId: effect.workerId, slot: effect.slot, reason: effect.reason });
@@ -111,9 +115,9 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
     bus.on('cmd.boot', (boot) => {
       workerTimeoutMs = boot.config.workerTimeoutMs;
       deps.setup(boot);
-      dispatch({ type: 'boot', workerCount: boot.config.workerCount, timeoutMs: boot.config.bootTimeoutMs });
+      dispatch({ type: 'boot', workerCount: boot.config.workerCount, timeoutMs: boot.config.bootTimeoutMs, generation: boot.generation });
     }),
-    bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs }) => dispatch({ type: 'deploy', requestId, workerCount, env, cwd, timeoutMs })),
+    bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs, script }) => dispatch({ type: 'deploy', requestId, workerCount, env, cwd, timeoutMs, script: script ?? null })),
     bus.on('cmd.deploy-abort', ({ requestId }) => dispatch({ type: 'deploy-abort', requestId })),
     bus.on('cmd.stop', ({ requestId, timeoutMs }) => dispatch({ type: 'stop', requestId, timeoutMs })),
     bus.on('cmd.status', ({ requestId }) => dispatch({ type: 'status', requestId })),

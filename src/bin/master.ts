@@ -27,6 +27,10 @@ let exiting = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
 
 let output: WorkerOutput | null = null;
+/** The script naught was started with: a deploy runs it, a rollback its own release's. */
+let startScript = '';
+/** What the deploy under way changed, to undo if it fails. */
+let before: { env: NodeJS.ProcessEnv; cwd: string; script: string | null } | null = null;
 let drainEnv: Record<string, string> = {};
 /** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
 /** naught/worker's heartbeat under `start --worker-timeout`. */
@@ -35,7 +39,8 @@ const WORKER_PRELOAD = fileURLToPath(new URL('../worker-preload.cjs', import.met
 
 const master = createMasterActor({
   bus,
-  setup({ config, output: modes }) {
+  setup({ config, output: modes, startScript: started }) {
+    startScript = started;
     process.chdir(config.cwd);
     Object.assign(process.env, config.env);
     output = createWorkerOutput(modes, handOverToDaemon);
@@ -43,9 +48,19 @@ const master = createMasterActor({
     // --node-args reached us as our own execArgv; the preload goes after them.
     cluster.setupPrimary({ exec: config.script, args: config.args, silent: true, execArgv: [...process.execArgv, '--require', WORKER_PRELOAD] });
   },
-  configure({ env, cwd }) {
+  configure({ env, cwd, script }) {
+    before = { env: { ...process.env }, cwd: process.cwd(), script: cluster.settings.exec ?? null };
     if (env) Object.assign(process.env, env);
     if (cwd && cwd !== process.cwd()) process.chdir(cwd);
+    cluster.setupPrimary({ exec: script ?? startScript });
+  },
+  restore() {
+    if (!before) return;
+    for (const name of Object.keys(process.env)) if (!(name in before.env)) delete process.env[name];
+    Object.assign(process.env, before.env);
+    if (before.cwd !== process.cwd()) process.chdir(before.cwd);
+    if (before.script) cluster.setupPrimary({ exec: before.script });
+    before = null;
   },
   fork(slot) {
     const worker = cluster.fork({ NAUGHT_WORKER: String(slot), ...drainEnv });

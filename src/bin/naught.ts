@@ -160,6 +160,19 @@ naughtCommand('deploy')
     });
   });
 
+naughtCommand('history')
+  .option('--json')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string, o: { json?: true }) => { outcome = commands.history(io, ipcFile, o.json === true); });
+
+naughtCommand('rollback')
+  .option('--to <generation>')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string, o: { to?: string }) => {
+    if (o.to !== undefined && !/^\d+$/.test(o.to)) throw new BadUsage(o.to);
+    outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : Number(o.to) });
+  });
+
 naughtCommand('deploy-abort')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string) => { outcome = commands.deployAbort(io, ipcFile); });

@@ -13,10 +13,10 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
-export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report'] as const;
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused'] as const;
 
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
-export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect'] as const;
+export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
@@ -91,15 +91,28 @@ export interface Catalogue {
   // Commands. The CLI sends them to the daemon, which passes them on to the master.
   /** CLI → daemon in daemon mode: start serving with this configuration. */
   'cmd.start': { config: DaemonConfig };
-  /** daemon → master: boot the pool (a deploy from zero workers); output: how its fd 1 and 2 were given. */
-  'cmd.boot': { config: ServerConfig; firstBoot: boolean; output: { stdout: OutputMode; stderr: OutputMode } };
+  /**
+   * daemon → master: boot the pool (a deploy from zero workers); output: how its fd 1 and 2
+   * were given; generation: the number its workers get (the history's current one after a
+   * master restart, the next one on a start); startScript: what a deploy runs (config.script
+   * is the release's, a rollback's real path maybe).
+   */
+  'cmd.boot': { config: ServerConfig; firstBoot: boolean; output: { stdout: OutputMode; stderr: OutputMode }; generation: number; startScript: string };
   /** Reopen the log files (after logrotate moved them). */
   'cmd.reopen-logs': Request;
   /** workerCount 0 keeps the current count; env entries are added to or replace the server's. */
-  'cmd.deploy': Request & { workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null };
+  'cmd.deploy': Request & {
+    workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null;
+    /** A rollback's release script (a real path); absent or null: the script naught was started with. */
+    script?: string | null;
+  };
   'cmd.deploy-abort': Request;
   'cmd.stop': Request & { timeoutMs: number | null };
   'cmd.status': Request;
+  /** `naught history`: the last generations, answered by history.list. */
+  'cmd.history': Request;
+  /** `naught rollback`: deploy a generation's release again (default: the one before the current); a refusal is rollback.refused. */
+  'cmd.rollback': Request & { to: number | null };
   /** `status --json`, `status --workers`, metrics: the whole state, answered by status.report. */
   'cmd.inspect': Request;
   /** `naught logs`: the last `lines` lines of the workers' output, then, if `follow`, the rest as it comes. */
@@ -129,8 +142,12 @@ export interface Catalogue {
   'pool.event': PoolEvent;
   /** A pool event that answers one request (Status, refusals): only its asker gets it. */
   'pool.reply': PoolEvent & Request;
-  /** A deploy is over: its new workers replaced the old (`new`), or were destroyed (`old`). */
-  'deploy.settled': Request & { running: 'new' | 'old' };
+  /** A deploy is over: its new workers replaced the old (`new`), or were destroyed (`old`); generation: the deploy's number. */
+  'deploy.settled': Request & { running: 'new' | 'old'; generation: number };
+  /** Answers cmd.history: the last 20 generations, oldest first, and the one running now. */
+  'history.list': Request & { generations: Generation[]; current: number | null };
+  /** Answers a cmd.rollback that cannot be done (no such generation, its release gone). */
+  'rollback.refused': Request & { reason: string };
 
   /** The master's half of a status.report: itself, its pool and each worker, sampled. */
   'master.census': Request & { master: { pid: number; rssBytes: number | null }; pool: PoolReport; workers: WorkerReport[] };
@@ -156,6 +173,20 @@ export interface Catalogue {
 
   /** Something a human should read: an error or a supervisor decision beyond naught's events. */
   'notice': { code: NoticeCode; message: string };
+}
+
+/** A release that reached Ready: what `naught rollback` deploys again. */
+export interface Generation {
+  generation: number;
+  /** When it became Ready (ISO). */
+  at: string;
+  /** Real paths, symlinks resolved: a moved `current` link does not move them. */
+  script: string;
+  cwd: string;
+  /** The environment it ran with (masked on the bus, in full in the 0600 file), and the names this release changed. */
+  env: Record<string, string>;
+  envChanged: string[];
+  workerCount: number;
 }
 
 export interface EventLoopLag { p50: number; p99: number; max: number }
@@ -229,7 +260,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
+  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
@@ -252,6 +283,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
   'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
   'worker.hung': true, 'worker.over-memory': true, 'worker.replacing': true,
+  'cmd.history': true, 'cmd.rollback': true, 'history.list': true, 'rollback.refused': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 
@@ -266,6 +298,7 @@ const ENVIRONMENT_FIELDS: { [T in MessageType]?: (msg: MessageOf<T>, mask: EnvMa
   'cmd.start': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
   'cmd.boot': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
   'cmd.deploy': (msg, mask) => (msg.env === null ? msg : { ...msg, env: mask(msg.env) }),
+  'history.list': (msg, mask) => ({ ...msg, generations: msg.generations.map((generation) => ({ ...generation, env: mask(generation.env) })) }),
 };
 
 // Per process: a hash seen in one daemon's trace cannot be compared with a guess offline.

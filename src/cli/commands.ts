@@ -10,7 +10,7 @@ import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/message
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
 import * as trace from './trace.js';
 import { logsFromDaemon, logsFromFiles, type LogsOptions } from './logs.js';
-import { formatWorkersTable } from './workers-table.js';
+import { formatHistory, formatWorkersTable } from './workers-table.js';
 import { createBootProgress, createPoolProgress, type BootProgress } from './boot-progress.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../bin/daemon.js', import.meta.url));
@@ -150,13 +150,21 @@ export interface DeployOptions {
   timeoutMs: number | null;
 }
 
-export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions): Promise<number> {
+/** `deploy`, or `rollback` (a deploy of a generation's release, which the daemon may refuse). */
+export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions | { rollbackTo: number | null }): Promise<number> {
   let onSigint: (() => void) | null = null;
   const progress = createPoolProgress(plainIo, process.stderr.isTTY === true, 'deploy');
   const io = progress.io;
   const lastWords = lastWordsPrinter(io, process.stderr.isTTY === true);
-  const result = talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.deploy', requestId, ...options }), (msg) => {
+  const command = (requestId: string): Message => ('rollbackTo' in options
+    ? { type: 'cmd.rollback', requestId, to: options.rollbackTo }
+    : { type: 'cmd.deploy', requestId, ...options });
+  const result = talk(io, ipcFile, 1, command, (msg) => {
     if (msg.type === 'pool.event') progress.saw(msg);
+    if (msg.type === 'rollback.refused') {
+      io.err(`naught rollback: ${msg.reason}\n`);
+      return 1;
+    }
     if (msg.type === 'worker.last-words') return lastWords.heard(msg);
     if (isEvent(msg, 'ErrorDeployInProgress')) {
       io.err('Deploy already in progress. Press Ctrl+C to abort.\n');
@@ -190,6 +198,15 @@ export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions): Pr
   return result.finally(() => {
     progress.finish();
     if (onSigint) process.off('SIGINT', onSigint);
+  });
+}
+
+/** `naught history`: the last generations, the running one marked `*`; --json: as the daemon keeps them, environment values masked. */
+export function history(io: Io, ipcFile: string, json: boolean): Promise<number> {
+  return talk(io, ipcFile, 1, (requestId) => ({ type: 'cmd.history', requestId }), (msg) => {
+    if (msg.type !== 'history.list') return undefined;
+    io.out(json ? JSON.stringify({ current: msg.current, generations: msg.generations }, null, 2) + '\n' : formatHistory(msg.generations, msg.current));
+    return 0;
   });
 }
 

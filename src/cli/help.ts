@@ -119,6 +119,20 @@ export const HELP = {
     "        --since none\n" +
     "        --until none (ISO dates, epoch ms, or HH:MM[:SS[.mmm]] that day)\n" +
     "        --follow false",
+  history: "naught history [--json] [ipc-file]\n\n" +
+    "    Lists the last 20 generations: each release that reached Ready (the\n" +
+    "    boot, every deploy and rollback), with the real paths of its script\n" +
+    "    and cwd, its worker count and the environment names it changed. The\n" +
+    "    running one is marked `*`. --json prints them as JSON, environment\n" +
+    "    values masked.\n" +
+    "    Uses `naught.ipc` by default.",
+  rollback: "naught rollback [--to N] [ipc-file]\n\n" +
+    "    Deploys a generation again: its script and cwd (real paths, so a\n" +
+    "    moved `current` symlink does not matter), environment and worker\n" +
+    "    count. Defaults to the generation before the running one. Prints the\n" +
+    "    deploy's events and `done`, like deploy; a generation whose release\n" +
+    "    is gone is refused, and rollback exits 1.\n" +
+    "    Uses `naught.ipc` by default.",
   ps: "naught ps [ipc-file]\n\n" +
     "    One row per worker: slot, pid, state, uptime, restarts, memory,\n" +
     "    CPU and event-loop lag. The same as `naught status --workers`.\n" +

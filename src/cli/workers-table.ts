@@ -1,5 +1,6 @@
-// `naught status --workers` (`naught ps`): one row per worker, for people.
-import type { StatusReport, WorkerReport } from '../bus/messages.js';
+// Tables for people: `naught status --workers` (`naught ps`), one row per worker, and
+// `naught history`, one row per generation.
+import type { Generation, StatusReport, WorkerReport } from '../bus/messages.js';
 
 const HEADERS = ['slot', 'pid', 'state', 'uptime', 'restarts', 'memory', 'cpu', 'lag p99'] as const;
 const STATE_COLOURS: Record<WorkerReport['state'], number> = { online: 32, new_online: 32, booting: 33, waiting: 33, dying: 31, destroyed: 31 };
@@ -26,4 +27,20 @@ export function formatWorkersTable(report: StatusReport, colour: boolean): strin
   }).join('  ').trimEnd() + '\n';
   const header = colour ? `\x1b[1m${line(HEADERS).trimEnd()}\x1b[0m\n` : line(HEADERS);
   return header + rows.map((row, i) => line(row, report.workers[i])).join('');
+}
+
+/** Columns padded to their widest cell; the last one is not padded. */
+function columns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd() + '\n').join('');
+}
+
+export function formatHistory(generations: readonly Generation[], current: number | null): string {
+  if (generations.length === 0) return 'no generation yet: the first boot has not reached Ready\n';
+  return columns([
+    ['', 'gen', 'ready at (UTC)', 'workers', 'script', 'env changed'],
+    ...generations.map((g) => [
+      g.generation === current ? '*' : '', String(g.generation), g.at.replace('T', ' ').replace(/\.\d+Z$/, ''), String(g.workerCount), g.script, g.envChanged.join(' '),
+    ]),
+  ]);
 }

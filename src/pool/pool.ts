@@ -43,8 +43,9 @@ export interface PoolState {
 }
 
 export type PoolInput =
-  | { type: 'boot'; workerCount: number; timeoutMs: number | null }
-  | { type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null }
+  /** generation: the number the boot's workers get (1, or where the daemon's history goes on). */
+  | { type: 'boot'; workerCount: number; timeoutMs: number | null; generation?: number }
+  | { type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null; script?: string | null; timeoutMs: number | null }
   | { type: 'deploy-abort'; requestId: string }
   | { type: 'deploy-timeout' }
   | { type: 'stop'; requestId: string; timeoutMs: number | null }
@@ -64,13 +65,14 @@ export type PoolEffect =
   /** `notify`: send 'shutdown' first; a worker that announced 'offline' is only disconnected. */
   | { type: 'shutdown'; workerId: number; notify: boolean }
   | { type: 'kill'; workerId: number }
-  | { type: 'configure'; env: Record<string, string> | null; cwd: string | null }
+  /** script: a rollback's release; null: the script naught was started with. */
+  | { type: 'configure'; env: Record<string, string> | null; cwd: string | null; script: string | null }
   | { type: 'start-timer'; timer: 'deploy' | 'stop'; ms: number }
   | { type: 'cancel-timer'; timer: 'deploy' | 'stop' }
   | { type: 'backoff'; slot: number; failures: number; delayMs: number }
   | { type: 'exit'; reason: 'stopped' | 'boot-failed' }
   /** A deploy (not a boot) is over, and which release its workers run. */
-  | { type: 'settled'; requestId: string; running: 'new' | 'old' }
+  | { type: 'settled'; requestId: string; running: 'new' | 'old'; generation: number }
   /** A watchdog's replacement of a serving worker begins. */
   | { type: 'replacing'; workerId: number; slot: number; reason: ReplaceReason };
 
@@ -96,7 +98,7 @@ class Transition {
 
   apply(input: PoolInput): void {
     switch (input.type) {
-      case 'boot': return this.boot(input.workerCount, input.timeoutMs);
+      case 'boot': return this.boot(input.workerCount, input.timeoutMs, input.generation ?? 1);
       case 'deploy': return this.deploy(input);
       case 'deploy-abort': return this.abortRequested(input.requestId);
       case 'deploy-timeout': return this.deployTimedOut();
@@ -114,8 +116,9 @@ class Transition {
 
   // --- commands -------------------------------------------------------------------
 
-  private boot(workerCount: number, timeoutMs: number | null): void {
+  private boot(workerCount: number, timeoutMs: number | null, generation: number): void {
     this.state.workerCount = workerCount;
+    this.state.generation = generation - 1;
     this.emit('Bootup');
     this.startDeploy(null);
     if (timeoutMs !== null && this.state.deploy !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: timeoutMs });
@@ -125,7 +128,7 @@ class Transition {
     if (this.state.waitingFor === 'shutdown') return this.emit('ErrorShuttingDown', input.requestId);
     if (this.state.waitingFor !== null) return this.emit('ErrorDeployInProgress', input.requestId);
     if (input.workerCount > 0) this.state.workerCount = input.workerCount;
-    this.effects.push({ type: 'configure', env: input.env, cwd: input.cwd });
+    this.effects.push({ type: 'configure', env: input.env, cwd: input.cwd, script: input.script ?? null });
     this.startDeploy(input.requestId);
     if (input.timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: input.timeoutMs });
   }
@@ -320,7 +323,7 @@ class Transition {
     for (const worker of this.state.workers) if (worker.state === 'new_online') worker.state = 'online';
     // A new release starts with a clean record: the old one's crashes are not its own.
     for (const slot of Object.values(this.state.slots)) slot.failures = 0;
-    if (requestId !== null) this.effects.push({ type: 'settled', requestId, running: 'new' });
+    if (requestId !== null) this.effects.push({ type: 'settled', requestId, running: 'new', generation: this.state.generation });
     this.emit('Ready');
   }
 
@@ -353,7 +356,7 @@ class Transition {
       this.effects.push({ type: 'exit', reason: 'boot-failed' });
       return;
     }
-    if (deploy.requestId !== null) this.effects.push({ type: 'settled', requestId: deploy.requestId, running: 'old' });
+    if (deploy.requestId !== null) this.effects.push({ type: 'settled', requestId: deploy.requestId, running: 'old', generation: this.state.generation });
     this.emit(outcome);
   }
 

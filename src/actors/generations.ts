@@ -1,0 +1,127 @@
+// In the daemon: every release that reached Ready is a generation (the boot, each deploy,
+// each rollback), with the real paths of its script and cwd (a Capistrano `current`
+// symlink resolved), its environment and worker count. It answers `naught history`, and
+// turns `naught rollback` into a deploy of a generation's release. The last 20 live in a
+// 0600 file next to the pid file, so that a restarted daemon (and so a new master) keeps
+// them and numbers on.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Bus } from '../bus/bus.js';
+import type { DaemonConfig, Generation, MessageOf, ServerConfig } from '../bus/messages.js';
+
+const KEPT = 20;
+
+export interface Generations {
+  /** The number a boot's workers get: the current one after a master restart, the next on a start. */
+  bootGeneration(firstBoot: boolean): number;
+  close(): void;
+}
+
+export const generationsFile = (pidFile: string): string =>
+  path.join(path.dirname(pidFile), `${path.basename(pidFile, path.extname(pidFile))}.generations.json`);
+
+export function createGenerationsActor(deps: { bus: Bus; config: DaemonConfig; release: () => ServerConfig }): Generations {
+  const { bus, config, release } = deps;
+  const file = generationsFile(config.pidFile);
+  let history = load(file);
+  let current: number | null = null;
+  const drafts = new Map<string, Omit<Generation, 'generation' | 'at'>>();
+  let booting: { generation: number; draft: Omit<Generation, 'generation' | 'at'> } | null = null;
+
+  const draftOf = (server: ServerConfig, env: Record<string, string> | null): Omit<Generation, 'generation' | 'at'> => ({
+    script: realPath(server.script), cwd: realPath(server.cwd), env: server.env,
+    // Against what the workers had: the daemon's environment (the master inherits it) and the release's.
+    envChanged: Object.keys(env ?? {}).filter((name) => (release().env[name] ?? process.env[name]) !== env![name]).sort(),
+    workerCount: server.workerCount,
+  });
+
+  const record = (generation: number, draft: Omit<Generation, 'generation' | 'at'>) => {
+    current = generation;
+    history = [...history.filter((g) => g.generation !== generation), { generation, at: new Date().toISOString(), ...draft }].slice(-KEPT);
+    const failed = save(file, history);
+    if (failed) bus.publish({ type: 'notice', code: 'HISTORY_WRITE_FAILED', message: `Cannot write ${file}: ${failed}. The history is kept in memory only.` });
+  };
+
+  const offs = [
+    bus.on('cmd.boot', ({ config: server, generation }) => {
+      booting = history.some((g) => g.generation === generation) ? null : { generation, draft: draftOf(server, null) };
+      if (!booting) current = generation;
+    }),
+    bus.on('pool.event', ({ event }) => {
+      if (event !== 'Ready' || !booting) return;
+      record(booting.generation, booting.draft);
+      booting = null;
+    }),
+    bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount, script }) => {
+      const now = release();
+      drafts.set(requestId, draftOf({
+        ...now, env: env ? { ...now.env, ...env } : now.env, cwd: cwd ?? now.cwd,
+        workerCount: workerCount > 0 ? workerCount : now.workerCount, script: script ?? config.script,
+      }, env));
+    }),
+    bus.on('deploy.settled', ({ requestId, running, generation }) => {
+      const draft = drafts.get(requestId);
+      drafts.delete(requestId);
+      if (running === 'new' && draft) record(generation, draft);
+    }),
+    bus.on('cmd.history', ({ requestId }) => {
+      bus.publish({ type: 'history.list', requestId, generations: history, current });
+    }),
+    bus.on('cmd.rollback', (msg) => rollback(msg)),
+  ];
+
+  function rollback({ requestId, to }: MessageOf<'cmd.rollback'>): void {
+    const refuse = (reason: string) => { bus.publish({ type: 'rollback.refused', requestId, reason }); };
+    const target = to === null
+      ? [...history].reverse().find((g) => current === null || g.generation < current)
+      : history.find((g) => g.generation === to);
+    if (!target) {
+      return refuse(to === null ? 'there is no earlier generation to roll back to (naught history lists them)' : `there is no generation ${to} (naught history lists the last ${KEPT})`);
+    }
+    const gone = [target.cwd, target.script].find((p) => !fs.existsSync(p));
+    if (gone) return refuse(`generation ${target.generation}'s release is gone: ${gone} does not exist`);
+    bus.publish({
+      type: 'cmd.deploy', requestId, workerCount: target.workerCount, env: target.env, cwd: target.cwd, script: target.script, timeoutMs: null,
+    });
+  }
+
+  return {
+    bootGeneration(firstBoot) {
+      const last = history.at(-1)?.generation ?? 0;
+      return firstBoot ? last + 1 : current ?? last + 1;
+    },
+    close() {
+      for (const off of offs) off();
+    },
+  };
+}
+
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function load(file: string): Generation[] {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    return Array.isArray(parsed) ? parsed.filter((g): g is Generation => Number.isInteger((g as Generation)?.generation)).slice(-KEPT) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The environment may hold secrets: the owner's alone, like the trace. Returns why it could not. */
+function save(file: string, history: Generation[]): string | null {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(temporary, JSON.stringify(history, null, 2) + '\n', { mode: 0o600 });
+    fs.renameSync(temporary, file);
+    return null;
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    return (error as Error).message;
+  }
+}
