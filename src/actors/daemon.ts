@@ -24,6 +24,7 @@ import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
+import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
 
 const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url));
@@ -140,6 +141,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
   });
   const generations = createGenerationsActor({ bus, config, release: () => server });
+  const stopProbation = createProbationActor({ bus });
   const stopStatusReport = createStatusReportActor({
     bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
     master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
@@ -255,6 +257,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     for (const off of offs) off();
     stopStatusReport();
     generations.close();
+    stopProbation();
     await plugins.close();
     stopEventLog();
     await tracer?.close();

@@ -32,6 +32,13 @@ function timeoutMs(value: string): number | null {
   return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
 }
 
+function probationMs(value: string): number | null {
+  if (value === 'none') return null;
+  const ms = timeoutMs(value);
+  if (ms === null || ms <= 0) throw new BadUsage(value);
+  return ms;
+}
+
 /** `512M`, `1G`, `300000K` or bytes, as PM2's max_memory_restart reads them. */
 function memorySize(value: string): number {
   const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(value);
@@ -149,6 +156,7 @@ naughtCommand('deploy')
   .option('--worker-count <n>', '', '0')
   .option('--override-env <bool>', '', 'true')
   .option('--timeout <seconds>', '', 'none')
+  .option('--probation <seconds>', '', 'none')
   .option('--cwd <dir>', '', cwd)
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
@@ -157,6 +165,7 @@ naughtCommand('deploy')
       env: o.overrideEnv === 'true' ? definedEnv() : null,
       cwd: resolve(o.cwd!),
       timeoutMs: timeoutMs(o.timeout!),
+      probationMs: probationMs(o.probation!),
     });
   });
 

@@ -13,7 +13,7 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
-export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused'] as const;
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended'] as const;
 
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
 export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback'] as const;
@@ -105,6 +105,8 @@ export interface Catalogue {
     workerCount: number; env: Record<string, string> | null; cwd: string | null; timeoutMs: number | null;
     /** A rollback's release script (a real path); absent or null: the script naught was started with. */
     script?: string | null;
+    /** `deploy --probation S`: watch the new workers this long after Ready, and roll back if one fails. */
+    probationMs?: number | null;
   };
   'cmd.deploy-abort': Request;
   'cmd.stop': Request & { timeoutMs: number | null };
@@ -146,6 +148,8 @@ export interface Catalogue {
   'deploy.settled': Request & { running: 'new' | 'old'; generation: number };
   /** Answers cmd.history: the last 20 generations, oldest first, and the one running now. */
   'history.list': Request & { generations: Generation[]; current: number | null };
+  /** The probation of a deploy is over: passed, failed (a rollback follows under the same request id), or ended by an abort, a stop or another deploy. */
+  'probation.ended': Request & { generation: number; outcome: 'passed' | 'failed' | 'ended'; reason: string | null };
   /** Answers a cmd.rollback that cannot be done (no such generation, its release gone). */
   'rollback.refused': Request & { reason: string };
 
@@ -283,7 +287,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
   'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
   'worker.hung': true, 'worker.over-memory': true, 'worker.replacing': true,
-  'cmd.history': true, 'cmd.rollback': true, 'history.list': true, 'rollback.refused': true,
+  'cmd.history': true, 'cmd.rollback': true, 'history.list': true, 'rollback.refused': true, 'probation.ended': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 

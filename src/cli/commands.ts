@@ -148,6 +148,8 @@ export interface DeployOptions {
   env: Record<string, string> | null;
   cwd: string;
   timeoutMs: number | null;
+  /** `--probation S`: wait this long after done, and roll back if a new worker fails meanwhile. */
+  probationMs: number | null;
 }
 
 /** `deploy`, or `rollback` (a deploy of a generation's release, which the daemon may refuse). */
@@ -156,6 +158,8 @@ export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions | { 
   const progress = createPoolProgress(plainIo, process.stderr.isTTY === true, 'deploy');
   const io = progress.io;
   const lastWords = lastWordsPrinter(io, process.stderr.isTTY === true);
+  let onProbation = false;
+  let rolledBack = false;
   const command = (requestId: string): Message => ('rollbackTo' in options
     ? { type: 'cmd.rollback', requestId, to: options.rollbackTo }
     : { type: 'cmd.deploy', requestId, ...options });
@@ -181,8 +185,23 @@ export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions | { 
     }
     if (isEvent(msg, 'Ready')) {
       io.err('done\n');
+      if (rolledBack) return 1;
+      if (!('rollbackTo' in options) && options.probationMs) {
+        onProbation = true;
+        return undefined;
+      }
       return 0;
     }
+    if (msg.type === 'probation.ended') {
+      onProbation = false;
+      if (msg.outcome === 'passed') io.err('probation passed\n');
+      else if (msg.outcome === 'ended') io.err(`probation ended: ${msg.reason}\n`);
+      else io.err(`Deploy rolled back: ${msg.reason}.\n`);
+      rolledBack = msg.outcome === 'failed';
+      return rolledBack ? undefined : 0;
+    }
+    // Ctrl+C during the probation ends it; there is no deploy left to abort.
+    if (onProbation && isEvent(msg, 'ErrorNoDeployInProgress')) return undefined;
     if (msg.type === 'notice' && msg.code === 'DEPLOY_LOST') {
       io.err(msg.message + '\n');
       return 1;

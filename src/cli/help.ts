@@ -92,6 +92,7 @@ export const HELP = {
     "        --worker-count 0\n" +
     "        --override-env true\n" +
     "        --timeout none\n" +
+    "        --probation none (seconds to watch the new workers after done; a failure rolls back)\n" +
     "        --cwd " + CWD,
   'deploy-abort': "naught deploy-abort [ipc-file]\n\n" +
     "    Aborts a hanging deploy. A hanging deploy happens when a new worker\n" +

@@ -78,6 +78,9 @@ export function createNarrator(): (envelope: Envelope) => string | null {
         }
         return null;
       }
+      case 'probation.ended':
+        if (msg.outcome === 'passed') return `Probation passed: generation ${msg.generation} stays.`;
+        return msg.outcome === 'failed' ? `Deploy rolled back: ${msg.reason}.` : null;
       case 'notice':
         if (msg.code === 'WORKER_BACKOFF') return `Crash loop: ${msg.message}`;
         if (msg.code === 'MASTER_DIED') return `Master restarted: ${msg.message}`;

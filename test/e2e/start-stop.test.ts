@@ -70,7 +70,7 @@ t.test('/dev/null disables a log', async (t) => {
   const port = await freePort();
   const start = await box.naught(['start', '--log', '/dev/null', '--stdout', '/dev/null', '--stderr', '/dev/null', fixture('hello-server.cjs')], { PORT: String(port) });
   t.equal(start.code, 0);
-  t.same(fs.readdirSync(box.dir).sort(), ['naught.ipc', 'naught.pid'], 'no log files are created');
+  t.same(fs.readdirSync(box.dir).sort(), ['naught.generations.json', 'naught.ipc', 'naught.pid'], 'no log files are created (the history is no log)');
   t.equal((await box.naught(['stop'])).code, 0);
 });
 

@@ -63,6 +63,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'deploy.settled': { type: 'deploy.settled', requestId: 'r5', running: 'new', generation: 4 },
   'cmd.history': { type: 'cmd.history', requestId: 'r11' },
   'history.list': { type: 'history.list', requestId: 'r11', current: 2, generations: [{ generation: 2, at: '2026-12-01T06:00:00.000Z', script: '/srv/releases/2/server.js', cwd: '/srv/releases/2', env: { API_KEY: 'k' }, envChanged: ['API_KEY'], workerCount: 2 }] },
+  'probation.ended': { type: 'probation.ended', requestId: 'r5', generation: 4, outcome: 'failed', reason: 'worker 1 crashed 14.2 s after the deploy' },
   'cmd.rollback': { type: 'cmd.rollback', requestId: 'r12', to: null },
   'rollback.refused': { type: 'rollback.refused', requestId: 'r12', reason: 'no earlier generation to roll back to' },
   'log.rotated': { type: 'log.rotated', stream: 'stdout', archive: '/srv/stdout-1700000000000.log.gz' },

@@ -62,3 +62,9 @@ t.test('watchdog replacements are narrated', async (t) => {
     'Memory ceiling: Worker 0 (pid 4243) holds 600 MiB, over --max-worker-memory 512 MiB; replacing it, without downtime.',
   ]);
 });
+
+t.test('probation results are narrated', async (t) => {
+  const ended = (outcome: 'passed' | 'failed' | 'ended', reason: string | null) => at({ type: 'probation.ended', requestId: 'd', generation: 4, outcome, reason });
+  t.same(story([ended('passed', null), ended('failed', 'worker 1 crashed 14.2 s after the deploy'), ended('ended', 'naught is stopping')]),
+    ['Probation passed: generation 4 stays.', 'Deploy rolled back: worker 1 crashed 14.2 s after the deploy.']);
+});

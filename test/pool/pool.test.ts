@@ -77,7 +77,7 @@ t.test('a boot whose worker dies before online destroys the others and exits', a
 
 t.test('deploy: all new online, then old shut down, then Ready', async (t) => {
   const h = booted(2).send(deploy());
-  t.same(h.takeEffects('configure'), [{ type: 'configure', env: null, cwd: null }]);
+  t.same(h.takeEffects('configure'), [{ type: 'configure', env: null, cwd: null, script: null }]);
   h.send({ type: 'online', workerId: 3 }, { type: 'online', workerId: 4 });
   t.same(h.takeEffects('shutdown'), [{ type: 'shutdown', workerId: 1, notify: true }, { type: 'shutdown', workerId: 2, notify: true }]);
   h.send({ type: 'exit', workerId: 2 }, { type: 'exit', workerId: 1 });
