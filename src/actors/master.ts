@@ -84,9 +84,10 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
         });
         return;
       case 'settled':
-        if (effect.running === 'old') deps.restore();
         bus.publish({ type: 'deploy.settled', requestId: effect.requestId, running: effect.running, generation: effect.generation });
         return;
+      case 'restore':
+        return deps.restore();
       case 'replacing': {
         bus.publish({ type: 'worker.replacing', workerId: effect.workerId, slot: effect.slot, reason: effect.reason });
         const message = findings.get(effect.workerId);
@@ -117,7 +118,9 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
       deps.setup(boot);
       dispatch({ type: 'boot', workerCount: boot.config.workerCount, timeoutMs: boot.config.bootTimeoutMs, generation: boot.generation });
     }),
-    bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs, script }) => dispatch({ type: 'deploy', requestId, workerCount, env, cwd, timeoutMs, script: script ?? null })),
+    bus.on('cmd.deploy', ({ requestId, workerCount, env, cwd, timeoutMs, script, batchSize }) => dispatch({
+      type: 'deploy', requestId, workerCount, env, cwd, timeoutMs, script: script ?? null, batchSize: batchSize ?? null,
+    })),
     bus.on('cmd.deploy-abort', ({ requestId }) => dispatch({ type: 'deploy-abort', requestId })),
     bus.on('cmd.stop', ({ requestId, timeoutMs }) => dispatch({ type: 'stop', requestId, timeoutMs })),
     bus.on('cmd.status', ({ requestId }) => dispatch({ type: 'status', requestId })),

@@ -32,6 +32,12 @@ function timeoutMs(value: string): number | null {
   return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
 }
 
+function batchSize(value: string): number | null {
+  if (value === 'none') return null;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new BadUsage(value);
+  return Number(value);
+}
+
 function probationMs(value: string): number | null {
   if (value === 'none') return null;
   const ms = timeoutMs(value);
@@ -157,6 +163,7 @@ naughtCommand('deploy')
   .option('--override-env <bool>', '', 'true')
   .option('--timeout <seconds>', '', 'none')
   .option('--probation <seconds>', '', 'none')
+  .option('--batch-size <n>', '', 'none')
   .option('--cwd <dir>', '', cwd)
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
@@ -166,6 +173,7 @@ naughtCommand('deploy')
       cwd: resolve(o.cwd!),
       timeoutMs: timeoutMs(o.timeout!),
       probationMs: probationMs(o.probation!),
+      batchSize: batchSize(o.batchSize!),
     });
   });
 

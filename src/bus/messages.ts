@@ -107,6 +107,8 @@ export interface Catalogue {
     script?: string | null;
     /** `deploy --probation S`: watch the new workers this long after Ready, and roll back if one fails. */
     probationMs?: number | null;
+    /** `deploy --batch-size N`: replace N workers at a time; absent or null: all at once, as naught. */
+    batchSize?: number | null;
   };
   'cmd.deploy-abort': Request;
   'cmd.stop': Request & { timeoutMs: number | null };

@@ -150,6 +150,8 @@ export interface DeployOptions {
   timeoutMs: number | null;
   /** `--probation S`: wait this long after done, and roll back if a new worker fails meanwhile. */
   probationMs: number | null;
+  /** `--batch-size N`: replace N workers at a time. */
+  batchSize: number | null;
 }
 
 /** `deploy`, or `rollback` (a deploy of a generation's release, which the daemon may refuse). */

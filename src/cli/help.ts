@@ -93,6 +93,7 @@ export const HELP = {
     "        --override-env true\n" +
     "        --timeout none\n" +
     "        --probation none (seconds to watch the new workers after done; a failure rolls back)\n" +
+    "        --batch-size none (replace this many workers at a time; count + N run at most)\n" +
     "        --cwd " + CWD,
   'deploy-abort': "naught deploy-abort [ipc-file]\n\n" +
     "    Aborts a hanging deploy. A hanging deploy happens when a new worker\n" +

@@ -27,6 +27,17 @@ export type ReplaceReason = 'hung' | 'memory';
 
 type AbortOutcome = 'Ready' | 'DeployFailed' | 'BootFailed';
 
+/** `deploy --batch-size`: slots are replaced `size` at a time, in order. */
+export interface Batch {
+  size: number;
+  /** The next slot to replace. */
+  next: number;
+  /** The slots of the batch under way. */
+  current: number[];
+  /** The generation the old workers run, which a failed batch deploy goes back to. */
+  previous: number;
+}
+
 export interface PoolState {
   workers: PoolWorker[];
   waitingFor: WaitingFor;
@@ -35,7 +46,7 @@ export interface PoolState {
   nextId: number;
   /** The boot or deploy under way, and what to announce once its new workers are destroyed. */
   /** requestId: the deploy's; null for the boot. */
-  deploy: { aborting: AbortOutcome | null; requestId: string | null; startedAt: number } | null;
+  deploy: { aborting: AbortOutcome | null; requestId: string | null; startedAt: number; batch: Batch | null } | null;
   /** Per slot: consecutive crashes and since when its worker has been online. */
   slots: Record<number, { failures: number; onlineSince: number | null }>;
   /** A stop's kill deadline is set. */
@@ -45,7 +56,10 @@ export interface PoolState {
 export type PoolInput =
   /** generation: the number the boot's workers get (1, or where the daemon's history goes on). */
   | { type: 'boot'; workerCount: number; timeoutMs: number | null; generation?: number }
-  | { type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null; script?: string | null; timeoutMs: number | null }
+  | {
+    type: 'deploy'; requestId: string; workerCount: number; env: Record<string, string> | null; cwd: string | null;
+    script?: string | null; timeoutMs: number | null; batchSize?: number | null;
+  }
   | { type: 'deploy-abort'; requestId: string }
   | { type: 'deploy-timeout' }
   | { type: 'stop'; requestId: string; timeoutMs: number | null }
@@ -73,6 +87,8 @@ export type PoolEffect =
   | { type: 'exit'; reason: 'stopped' | 'boot-failed' }
   /** A deploy (not a boot) is over, and which release its workers run. */
   | { type: 'settled'; requestId: string; running: 'new' | 'old'; generation: number }
+  /** A deploy is being undone: forks from now on run the old release again (env, cwd, script). */
+  | { type: 'restore' }
   /** A watchdog's replacement of a serving worker begins. */
   | { type: 'replacing'; workerId: number; slot: number; reason: ReplaceReason };
 
@@ -129,7 +145,7 @@ class Transition {
     if (this.state.waitingFor !== null) return this.emit('ErrorDeployInProgress', input.requestId);
     if (input.workerCount > 0) this.state.workerCount = input.workerCount;
     this.effects.push({ type: 'configure', env: input.env, cwd: input.cwd, script: input.script ?? null });
-    this.startDeploy(input.requestId);
+    this.startDeploy(input.requestId, input.batchSize ?? null);
     if (input.timeoutMs !== null) this.effects.push({ type: 'start-timer', timer: 'deploy', ms: input.timeoutMs });
   }
 
@@ -190,6 +206,7 @@ class Transition {
     worker.state = 'online';
     this.emit('WorkerOnline');
     this.retireReplaced(worker);
+    this.revertSlot(worker);
     if (this.state.waitingFor === 'old' && this.isOld(worker)) return this.shutdown(worker, 'old');
     if (this.state.waitingFor === null && this.count().booting === 0) this.emit('Ready');
   }
@@ -241,6 +258,7 @@ class Transition {
     const shutdownByUs = worker.dyingReason !== 'offline' || this.state.waitingFor === 'shutdown';
     this.emit(shutdownByUs ? 'OldExit' : 'WorkerDeath');
     if (this.state.waitingFor === 'shutdown') return this.exitIfStopped();
+    if (this.state.deploy?.aborting) return this.finishAbortIfDone();
     if (this.state.waitingFor === 'old') this.finishDeployIfOldGone();
   }
 
@@ -291,15 +309,27 @@ class Transition {
   // --- deploys --------------------------------------------------------------------
 
   /** requestId: the deploy's; null for the boot. */
-  private startDeploy(requestId: string | null): void {
+  private startDeploy(requestId: string | null, batchSize: number | null = null): void {
+    const previous = this.state.generation;
     this.state.generation++;
-    this.state.deploy = { aborting: null, requestId, startedAt: this.now };
+    const batch = batchSize && batchSize < this.state.workerCount ? { size: batchSize, next: 0, current: [], previous } : null;
+    this.state.deploy = { aborting: null, requestId, startedAt: this.now, batch };
     this.state.waitingFor = 'new';
+    if (batch) return this.spawnBatch(batch);
     for (let slot = 0; slot < this.state.workerCount; slot++) {
       this.spawn(slot, 'deploy', 0, this.state.generation);
       this.emit('SpawnNew');
     }
     this.maybeReplaceOld();
+  }
+
+  private spawnBatch(batch: Batch): void {
+    batch.current = [];
+    for (; batch.next < this.state.workerCount && batch.current.length < batch.size; batch.next++) {
+      batch.current.push(batch.next);
+      this.spawn(batch.next, 'deploy', 0, this.state.generation);
+      this.emit('SpawnNew');
+    }
   }
 
   /** Once every new worker is online, the old ones are asked to go. */
@@ -308,7 +338,10 @@ class Transition {
     const fresh = this.state.workers.filter((w) => this.isNew(w));
     if (fresh.some((w) => w.state !== 'new_online')) return;
     this.state.waitingFor = 'old';
-    for (const worker of this.state.workers.filter((w) => this.isOld(w) && (w.state === 'online' || w.state === 'booting'))) {
+    const batch = this.state.deploy!.batch;
+    // A batch retires its own slots' old workers; the last one, every old worker left (a smaller count's too).
+    const retiring = (w: PoolWorker) => !batch || batch.next >= this.state.workerCount || batch.current.includes(w.slot);
+    for (const worker of this.state.workers.filter((w) => this.isOld(w) && (w.state === 'online' || w.state === 'booting') && retiring(w))) {
       this.shutdown(worker, 'old');
     }
     this.finishDeployIfOldGone();
@@ -316,6 +349,13 @@ class Transition {
 
   private finishDeployIfOldGone(): void {
     if (this.state.workers.some((w) => w.state === 'dying' && w.dyingReason === 'old')) return;
+    const batch = this.state.deploy?.batch;
+    if (batch && batch.next < this.state.workerCount) {
+      // This batch's old workers are gone: at most count + size workers, so the next may start.
+      this.state.waitingFor = 'new';
+      this.spawnBatch(batch);
+      return;
+    }
     this.effects.push({ type: 'cancel-timer', timer: 'deploy' });
     const { requestId } = this.state.deploy ?? { requestId: null };
     this.state.waitingFor = null;
@@ -329,6 +369,7 @@ class Transition {
 
   private abort(outcome: AbortOutcome): void {
     const deploy = this.state.deploy!;
+    if (deploy.batch) return this.abortBatches(outcome, deploy.batch);
     if (this.state.waitingFor === 'old') {
       this.destroyDying();
       if (outcome !== 'BootFailed') this.emit(outcome);
@@ -336,6 +377,7 @@ class Transition {
     }
     if (deploy.aborting !== null) return;
     deploy.aborting = outcome;
+    this.effects.push({ type: 'restore' });
     const fresh = this.state.workers.filter((w) => this.isNew(w) && w.state !== 'destroyed');
     const order = [...fresh.filter((w) => w.state === 'new_online'), ...fresh.filter((w) => w.state !== 'new_online')];
     for (const worker of order) {
@@ -346,9 +388,46 @@ class Transition {
     this.finishAbortIfDone();
   }
 
+  /**
+   * A batch deploy undone: the booting new workers are killed, a new worker whose slot
+   * still has its old one too, and the slots already replaced get a worker of the old
+   * release back, their new worker draining once it is online. Every worker ends on the
+   * old release, with no slot ever empty.
+   */
+  private abortBatches(outcome: AbortOutcome, batch: Batch): void {
+    const deploy = this.state.deploy!;
+    if (deploy.aborting !== null) return;
+    deploy.aborting = outcome;
+    this.effects.push({ type: 'restore' });
+    // Waiting for the old release's workers now: none of them may be taken for one to retire.
+    this.state.waitingFor = 'new';
+    const fresh = this.state.workers.filter((w) => this.isNew(w) && w.state !== 'destroyed' && w.state !== 'dying');
+    const served = (slot: number) => this.state.workers.some((w) => w.slot === slot && w.generation < this.state.generation && w.state === 'online');
+    for (const worker of fresh) {
+      if (worker.state === 'new_online' && !served(worker.slot)) {
+        this.spawn(worker.slot, 'replacement', 0, batch.previous);
+        this.emit('SpawnNew');
+      } else {
+        worker.state = 'destroyed';
+        this.emit('DestroyNew');
+        this.effects.push({ type: 'kill', workerId: worker.id });
+      }
+    }
+    this.finishAbortIfDone();
+  }
+
+  /** A worker of the old release is back in a slot that a failed batch deploy replaced: that slot's new worker drains. */
+  private revertSlot(worker: PoolWorker): void {
+    const deploy = this.state.deploy;
+    if (!deploy?.batch || deploy.aborting === null || worker.generation >= this.state.generation) return;
+    const replaced = this.state.workers.find((w) => w.slot === worker.slot && this.isNew(w) && w.state === 'new_online');
+    if (replaced) this.shutdown(replaced, 'old');
+  }
+
   private finishAbortIfDone(): void {
     const deploy = this.state.deploy;
     if (!deploy?.aborting || this.state.workers.some((w) => w.state === 'destroyed')) return;
+    if (deploy.batch && this.state.workers.some((w) => w.generation === this.state.generation && w.spawnedBy === 'deploy')) return;
     const outcome = deploy.aborting;
     this.state.deploy = null;
     this.state.waitingFor = null;

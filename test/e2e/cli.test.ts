@@ -15,7 +15,7 @@ function naught16(box: Sandbox, args: string[]): { code: number | null; stdout: 
 /** Our help less what we added beyond naught 1.6: options of start, and the reopen-logs and trace commands. */
 function lessOurAdditions(text: string): string {
   const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers', '--worker-timeout', '--max-worker-memory'];
-  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !line.startsWith('        --probation '));
+  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {8}--(?:probation|batch-size) /.test(line));
   // Each command's block in the usage is "\n" + its help + "\n\n".
   return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|history|rollback|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
 }

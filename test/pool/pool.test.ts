@@ -344,3 +344,68 @@ t.test('watchdogs: a worker being replaced that dies is not replaced twice; none
   s.send({ type: 'replace', workerId: 1, reason: 'memory' });
   t.same(s.takeEffects('spawn'), [], 'nor during a stop');
 });
+
+const batchDeploy = (batchSize: number): PoolInput => ({ type: 'deploy', requestId: 'd', workerCount: 0, env: null, cwd: null, timeoutMs: null, batchSize });
+const generationsBySlot = (h: Harness) => h.state.workers.map((w) => `${w.slot}:${w.generation}:${w.state}`).sort();
+
+t.test('batch deploy: size workers at a time, each batch online before its old ones go, never more than count + size', async (t) => {
+  const h = booted(4).send(batchDeploy(2));
+  let peak = 0;
+  const step = (...inputs: PoolInput[]) => {
+    for (const input of inputs) {
+      h.send(input);
+      peak = Math.max(peak, h.state.workers.length);
+    }
+  };
+  t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [0, 1], 'the first batch: slots 0 and 1');
+  step({ type: 'online', workerId: 5 }, { type: 'online', workerId: 6 });
+  t.same(h.takeEffects('shutdown'), [{ type: 'shutdown', workerId: 1, notify: true }, { type: 'shutdown', workerId: 2, notify: true }], "then those slots' old workers");
+  t.same(h.takeEffects('spawn'), [], 'the next batch waits for them to exit');
+  step({ type: 'exit', workerId: 1 }, { type: 'exit', workerId: 2 });
+  t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [2, 3], 'the second batch');
+  step({ type: 'online', workerId: 7 }, { type: 'online', workerId: 8 });
+  t.same(h.takeEffects('shutdown').map((e) => (e as { workerId: number }).workerId), [3, 4]);
+  step({ type: 'exit', workerId: 3 }, { type: 'exit', workerId: 4 });
+  t.same(h.take().slice(-1), ['Ready. booting: 0, online: 4, dying: 0, new_online: 0']);
+  t.same(h.takeEffects('settled'), [{ type: 'settled', requestId: 'd', running: 'new', generation: 2 }]);
+  t.equal(peak, 6, 'at most count + size workers at once (all at once: 2 × count)');
+  t.same(generationsBySlot(h), ['0:2:online', '1:2:online', '2:2:online', '3:2:online']);
+});
+
+t.test('batch deploy: a new worker of a later batch that dies undoes the batches already replaced, with no slot ever empty', async (t) => {
+  const h = booted(6).send(batchDeploy(2));
+  h.send({ type: 'online', workerId: 7 }, { type: 'online', workerId: 8 }, { type: 'exit', workerId: 1 }, { type: 'exit', workerId: 2 });
+  h.send({ type: 'online', workerId: 9 }, { type: 'online', workerId: 10 }, { type: 'exit', workerId: 3 }, { type: 'exit', workerId: 4 });
+  h.take();
+  h.effects = [];
+  // Batch 3 (slots 4 and 5): one dies before online.
+  h.send({ type: 'online', workerId: 11 }, { type: 'exit', workerId: 12 });
+  t.same(h.takeEffects('restore'), [{ type: 'restore' }], 'forks run the old release again');
+  t.same(h.takeEffects('kill'), [{ type: 'kill', workerId: 11 }], "batch 3's new worker whose slot still has its old one is killed");
+  t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [0, 1, 2, 3], 'the replaced slots get old-release workers back');
+  t.same(h.takeEffects('shutdown'), [], 'and keep their new workers until then');
+  const reverts = h.state.workers.filter((w) => w.spawnedBy === 'replacement').map((w) => w.id);
+  t.ok(h.state.workers.filter((w) => w.spawnedBy === 'replacement').every((w) => w.generation === 1), 'of the previous generation');
+  for (const id of reverts) h.send({ type: 'online', workerId: id });
+  t.same(h.takeEffects('shutdown').map((e) => (e as { workerId: number }).workerId), [7, 8, 9, 10], 'then the new ones drain');
+  h.send({ type: 'exit', workerId: 11 }, ...[7, 8, 9, 10].map((workerId): PoolInput => ({ type: 'exit', workerId })));
+  const lines = h.take();
+  t.equal(lines.at(-1), 'DeployFailed. booting: 0, online: 6, dying: 0, new_online: 0');
+  t.same(h.takeEffects('settled'), [{ type: 'settled', requestId: 'd', running: 'old', generation: 2 }]);
+  t.ok(h.state.workers.every((w) => w.generation === 1 && w.state === 'online'), 'every worker on the old release');
+  t.equal(h.state.waitingFor, null);
+});
+
+t.test('batch deploy: an abort while a batch drains goes back to the old release too', async (t) => {
+  const h = booted(4).send(batchDeploy(2));
+  h.send({ type: 'online', workerId: 5 }, { type: 'online', workerId: 6 });
+  h.take();
+  h.effects = [];
+  h.send({ type: 'deploy-abort', requestId: 'a' });
+  t.same(h.takeEffects('spawn').map((e) => (e as { slot: number }).slot), [0, 1], 'slots 0 and 1, whose old workers are draining, get old-release workers');
+  h.send({ type: 'exit', workerId: 1 }, { type: 'exit', workerId: 2 }, { type: 'online', workerId: 7 }, { type: 'online', workerId: 8 });
+  h.send({ type: 'exit', workerId: 5 }, { type: 'exit', workerId: 6 });
+  t.equal(h.take().at(-1), 'Ready. booting: 0, online: 4, dying: 0, new_online: 0', "Ready: naught's word for an aborted deploy");
+  t.ok(h.state.workers.every((w) => w.generation === 1));
+  t.equal(h.state.workers.length, 4);
+});
