@@ -78,6 +78,10 @@ export function createNarrator(): (envelope: Envelope) => string | null {
         }
         return null;
       }
+      case 'cmd.rollback':
+        return `Rollback requested${msg.to === null ? ' to the previous generation' : ` to generation ${msg.to}`}.`;
+      case 'rollback.refused':
+        return `Rollback refused: ${msg.reason}.`;
       case 'probation.ended':
         if (msg.outcome === 'passed') return `Probation passed: generation ${msg.generation} stays.`;
         return msg.outcome === 'failed' ? `Deploy rolled back: ${msg.reason}.` : null;

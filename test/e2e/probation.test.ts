@@ -3,6 +3,7 @@
 import t, { type Test as TapTest } from 'tap';
 import fs from 'node:fs';
 import { deployLines, freePort, lines, Sandbox, waitFor } from '../helpers/naught.js';
+import { startLoad } from '../helpers/load.js';
 
 const SERVER = (release: string, crashAfterMs?: number) => `const http = require('http');
 const server = http.createServer((req, res) => res.end(${JSON.stringify(release)}));
@@ -26,18 +27,25 @@ async function started(t: TapTest, second: string) {
   t.teardown(() => box.naught(['stop', '--timeout', '1']));
   fs.rmSync(box.path('current'));
   fs.symlinkSync('releases/r2', box.path('current'));
-  return { box, env, serving: async () => (await fetch(`http://127.0.0.1:${port}/`)).text() };
+  return { box, env, port, serving: async () => (await fetch(`http://127.0.0.1:${port}/`)).text() };
 }
 
 t.test('a release that holds for the probation: done, then probation passed', async (t) => {
-  const { box, env, serving } = await started(t, SERVER('r2'));
+  const { box, env, port, serving } = await started(t, SERVER('r2'));
+  const load = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   t.same(await box.naught(['deploy', '--probation', '1', '--cwd', 'current'], env), { code: 0, stdout: '', stderr: lines(...deployLines(2), 'done', 'probation passed') });
+  const during = await load.stop();
+  t.same(during.failures, [], `no request lost (${during.ok} requests)`);
   t.equal(await serving(), 'r2');
 });
 
 t.test('a new worker that crashes during the probation rolls the release back: exit 1, the old release serves', async (t) => {
-  const { box, env, serving } = await started(t, SERVER('r2', 1500));
+  const { box, env, port, serving } = await started(t, SERVER('r2', 1500));
+  const load = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   const run = await box.naught(['deploy', '--probation', '30', '--cwd', 'current'], env);
+  const during = await load.stop();
+  // A crash loses what the crashing worker held: one request per client at most.
+  t.ok(during.failures.length <= 4, `only requests held by the crashing worker failed (${during.failures.length} of ${during.ok + during.failures.length})`);
   t.equal(run.code, 1);
   t.match(run.stderr, /^(.*\n)*done\n(.*\n)*Deploy rolled back: worker 1 crashed \d+\.\d s after the deploy\.\n(.*\n)*done\n$/);
   t.equal(await serving(), 'r1');

@@ -3,6 +3,7 @@
 import t, { type Test as TapTest } from 'tap';
 import fs from 'node:fs';
 import { deployLines, descendants, freePort, lines, masterOf, readText, Sandbox, waitFor } from '../helpers/naught.js';
+import { startLoad } from '../helpers/load.js';
 
 const SERVER = (release: string) => `const http = require('http');
 const server = http.createServer((req, res) => res.end(JSON.stringify({ release: ${JSON.stringify(release)}, greeting: process.env.GREETING ?? null, pid: process.pid })));
@@ -55,8 +56,11 @@ t.test('history lists each release with its real paths; rollback returns to the 
   t.match(rows[1], row(false, 1, 'r1'));
   t.match(rows[2], row(true, 2, 'r2', '(?:\\S+ )*GREETING(?: \\S+)*'), 'GREETING among the names the deploy changed');
 
+  const load = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   const rollback = await box.naught(['rollback'], env);
+  const during = await load.stop();
   t.same(rollback, { code: 0, stdout: '', stderr: lines(...deployLines(2), 'done') }, "prints the deploy's events and done");
+  t.same(during.failures, [], `no request lost during the rollback (${during.ok} requests)`);
   t.match(await serving(port), { release: 'r1' }, 'r1 again, though current points at r2');
   t.equal(fs.readlinkSync(box.path('current')), 'releases/r2');
   const after = (await box.naught(['history'])).stdout.trimEnd().split('\n');

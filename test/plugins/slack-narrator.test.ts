@@ -68,3 +68,10 @@ t.test('probation results are narrated', async (t) => {
   t.same(story([ended('passed', null), ended('failed', 'worker 1 crashed 14.2 s after the deploy'), ended('ended', 'naught is stopping')]),
     ['Probation passed: generation 4 stays.', 'Deploy rolled back: worker 1 crashed 14.2 s after the deploy.']);
 });
+
+t.test('rollbacks are narrated', async (t) => {
+  t.same(story([
+    at({ type: 'cmd.rollback', requestId: 'r', to: null }), at({ type: 'cmd.rollback', requestId: 's', to: 3 }),
+    at({ type: 'rollback.refused', requestId: 's', reason: "generation 3's release is gone: /srv/releases/3 does not exist" }),
+  ]), ['Rollback requested to the previous generation.', 'Rollback requested to generation 3.', "Rollback refused: generation 3's release is gone: /srv/releases/3 does not exist."]);
+});
