@@ -162,9 +162,12 @@ export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions | { 
   const lastWords = lastWordsPrinter(io, process.stderr.isTTY === true);
   let onProbation = false;
   let rolledBack = false;
-  const command = (requestId: string): Message => ('rollbackTo' in options
-    ? { type: 'cmd.rollback', requestId, to: options.rollbackTo }
-    : { type: 'cmd.deploy', requestId, ...options });
+  const command = (requestId: string): Message => {
+    if ('rollbackTo' in options) return { type: 'cmd.rollback', requestId, to: options.rollbackTo };
+    // Beyond naught's fields, only what was asked for: the trace shows a plain deploy as ever.
+    const { probationMs, batchSize, ...asNaught } = options;
+    return { type: 'cmd.deploy', requestId, ...asNaught, ...(probationMs ? { probationMs } : {}), ...(batchSize ? { batchSize } : {}) };
+  };
   const result = talk(io, ipcFile, 1, command, (msg) => {
     if (msg.type === 'pool.event') progress.saw(msg);
     if (msg.type === 'rollback.refused') {
