@@ -24,6 +24,7 @@ import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
+import { createHealthActor, healthAddress } from './health.js';
 import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
 
@@ -70,6 +71,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const clients = new Set<Link>();
+  let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
   const feed = createLogFeedActor({
     bus,
     files: { stdout: fileOf(targets.stdout), stderr: fileOf(targets.stderr) },
@@ -85,6 +87,14 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
+  const health = config.health === null ? null : await createHealthActor({
+    bus, address: healthAddress(config.health)!,
+    masterAnswering: () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs,
+  }).catch(async (error: Error) => {
+    await tracer?.close();
+    await rotator.close();
+    throw new DaemonStartError(error.message, { cause: error });
+  });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
   /** Clients that want everything (`trace --follow`): they see every reply too. */
   const followers = new Set<Link>();
@@ -95,7 +105,6 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   await fs.promises.mkdir(path.dirname(config.pidFile), { recursive: true });
   await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
 
-  let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
   let mastersStarted = 0;
   let masterFailures = 0;
   let restartTimer: NodeJS.Timeout | null = null;
@@ -256,6 +265,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
     stopStatusReport();
+    await health?.close();
     generations.close();
     stopProbation();
     await plugins.close();

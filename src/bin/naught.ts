@@ -9,6 +9,7 @@ import * as commands from '../cli/commands.js';
 import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
 import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
+import { healthAddress } from '../actors/health.js';
 
 const io: commands.Io = {
   out: (text) => { process.stdout.write(text); },
@@ -91,6 +92,7 @@ naughtCommand('start')
   .option('--drain-recent-ms <ms>', '', '1000')
   .option('--worker-timeout <seconds>', '', 'none')
   .option('--max-worker-memory <size>', '', 'none')
+  .option('--health <address>', '', 'none')
   .option('--trace <file>')
   .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .argument('<script>')
@@ -118,6 +120,8 @@ naughtCommand('start')
     if (workerTimeoutMs !== null && workerTimeoutMs < 1000) throw new BadUsage(o.workerTimeout!);
     if (o.workerTimeout !== 'none' && workerTimeoutMs === null) throw new BadUsage(o.workerTimeout!);
     const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : memorySize(o.maxWorkerMemory!);
+    if (o.health !== 'none' && healthAddress(o.health!) === null) throw new BadUsage(o.health!);
+    const health = o.health === 'none' ? null : o.health!.startsWith('unix:') ? `unix:${resolve(o.health!.slice(5))}` : o.health!;
     outcome = commands.start(io, {
       ipcFileAsGiven: o.ipcFile!,
       daemonMode: o.daemonMode === 'true',
@@ -128,7 +132,7 @@ naughtCommand('start')
         drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
-        trace: o.trace === undefined ? null : resolve(o.trace), plugins,
+        trace: o.trace === undefined ? null : resolve(o.trace), plugins, health,
       },
     });
   });

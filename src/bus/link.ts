@@ -53,6 +53,8 @@ export interface Link {
   send(envelope: Envelope): void;
   /** Bytes queued for the peer and not yet taken by it: how far behind a reader is. */
   readonly bufferedBytes: number;
+  /** Time since the peer was last heard from (a frame, a pong). */
+  readonly silentMs: number;
   close(error?: LinkError): void;
   /** Settles once, with the error that closed the link or null for a clean end. */
   readonly closed: Promise<LinkError | null>;
@@ -84,6 +86,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     get peerWants() { return peerWants; },
     send: enqueue,
     get bufferedBytes() { return queuedBytes + stream.writableLength; },
+    get silentMs() { return Date.now() - lastHeard; },
     close,
     closed,
     ready,

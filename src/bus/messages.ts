@@ -71,6 +71,8 @@ export interface DaemonConfig extends ServerConfig, LogPaths {
   /** Where to record every bus message (msgpack frames); null: off. */
   trace: string | null;
   plugins: PluginSpec[];
+  /** `start --health ADDR`: where /livez, /readyz and /status are served; null: off. */
+  health: string | null;
 }
 
 export interface PoolEvent {

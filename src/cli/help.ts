@@ -36,6 +36,7 @@ export const HELP = {
     "    --drain-recent-ms 1000\n" +
     "    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n" +
     "    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n" +
+    "    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +

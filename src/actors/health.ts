@@ -1,0 +1,110 @@
+// In the daemon, with `start --health ADDR` (127.0.0.1:PORT or unix:/path): /livez, /readyz
+// and /status over HTTP, for load balancers, Kubernetes probes and fleet tools. What it
+// answers comes from the bus as it goes and from the master's heartbeat: nothing that a
+// restart could lose.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import type { Bus } from '../bus/bus.js';
+import { newRequestId } from './cli-client.js';
+import type { Counts, StatusReport } from '../bus/messages.js';
+
+const REPORT_WAIT_MS = 4_000;
+
+export interface Health { close(): Promise<void> }
+
+export type HealthAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** `127.0.0.1:9000`, `[::1]:9000` or `unix:/run/app/health.sock`; null if it is neither. */
+export function healthAddress(value: string): HealthAddress | null {
+  if (value.startsWith('unix:')) return value.length > 5 ? { kind: 'unix', path: value.slice(5) } : null;
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) > 65535) return null;
+  return { kind: 'tcp', host: match[1]!, port: Number(match[2]) };
+}
+
+export async function createHealthActor(deps: { bus: Bus; address: HealthAddress; masterAnswering: () => boolean }): Promise<Health> {
+  const { bus, address, masterAnswering } = deps;
+  let counts: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
+  let stopping = false;
+  let failing = false;
+  const waiting = new Map<string, (report: StatusReport | null) => void>();
+
+  const offs = [
+    bus.on('pool.event', ({ event, count, waitingFor }) => {
+      counts = count;
+      stopping = waitingFor === 'shutdown';
+      if ((event === 'NewDeath' || event === 'Timeout') && (waitingFor === 'new' || waitingFor === 'old')) failing = true;
+      if (event === 'DeployFailed' || event === 'Ready' || event === 'Shutdown') failing = false;
+    }),
+    bus.on('status.report', ({ requestId, report }) => waiting.get(requestId)?.(report)),
+  ];
+
+  const inspect = () => new Promise<StatusReport | null>((resolve) => {
+    const requestId = `health:${newRequestId()}`;
+    const timer = setTimeout(() => settle(null), REPORT_WAIT_MS);
+    const settle = (report: StatusReport | null) => {
+      clearTimeout(timer);
+      waiting.delete(requestId);
+      resolve(report);
+    };
+    waiting.set(requestId, settle);
+    bus.publish({ type: 'cmd.inspect', requestId });
+  });
+
+  const reply = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body) + '\n');
+  };
+
+  const server = http.createServer((req, res) => {
+    const route = req.method === 'GET' || req.method === 'HEAD' ? req.url?.split('?')[0] : null;
+    if (route === '/livez') {
+      return masterAnswering() ? reply(res, 200, { live: true }) : reply(res, 503, { live: false, reason: 'the master is not answering' });
+    }
+    if (route === '/readyz') {
+      const online = counts.online + counts.new_online;
+      if (stopping) return reply(res, 503, { ready: false, reason: 'naught is stopping', online });
+      if (failing) return reply(res, 503, { ready: false, reason: 'a deploy is failing', online });
+      if (online === 0) return reply(res, 503, { ready: false, reason: 'no worker is online', online });
+      return reply(res, 200, { ready: true, online });
+    }
+    if (route === '/status') {
+      void inspect().then((report) => (report ? reply(res, 200, report) : reply(res, 503, { running: true, reason: 'no status report within 4 s' })));
+      return;
+    }
+    reply(res, 404, { error: 'naught serves /livez, /readyz and /status' });
+  });
+  // A probe's keep-alive connection must not hold a stop up.
+  server.keepAliveTimeout = 2_000;
+
+  await listen(server, address);
+  return {
+    close() {
+      for (const off of offs) off();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function listen(server: http.Server, address: HealthAddress): Promise<void> {
+  if (address.kind === 'unix') await removeStaleSocket(address.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`;
+      reject(new Error(`cannot serve --health on ${where}: ${error.code === 'EADDRINUSE' ? 'the address is in use' : error.message}`));
+    });
+    if (address.kind === 'unix') server.listen(address.path, () => resolve());
+    else server.listen(address.port, address.host, () => resolve());
+  });
+}
+
+/** A socket file nobody answers on is a dead daemon's: it goes. One that answers stays (listen then fails). */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!fs.existsSync(path)) return;
+  const answered = await new Promise<boolean>((resolve) => {
+    const socket = net.connect(path, () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+  if (!answered) fs.rmSync(path, { force: true });
+}
