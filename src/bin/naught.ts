@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The naught command line: parse with commander, dispatch, map the outcome to an exit code.
 // Options come before the script or ipc-file; everything after the script is the server's.
-import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -10,6 +9,7 @@ import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
 import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
 import { healthAddress } from '../actors/health.js';
+import { availableCpus } from '../cli/cpus.js';
 
 const io: commands.Io = {
   out: (text) => { process.stdout.write(text); },
@@ -22,7 +22,7 @@ const resolve = (p: string) => path.resolve(cwd, p);
 class BadUsage extends Error {}
 
 function workerCount(value: string, allowZero: boolean): number {
-  const count = value === 'auto' ? os.cpus().length : Number.parseInt(value, 10);
+  const count = value === 'auto' ? availableCpus() : Number.parseInt(value, 10);
   if (Number.isNaN(count) || count < 0 || (!allowZero && count === 0)) throw new BadUsage(value);
   return count;
 }
