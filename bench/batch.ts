@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
+import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { children, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -83,8 +83,6 @@ writeBenchmarksSection(ROOT, '## Batch deploys', [
   '',
   `A deploy of ${WORKERS} idle workers (\`test/fixtures/hello-server.cjs\`), naught's way (every new worker online before any old one goes) against \`--batch-size 1\`: the most worker processes alive at once and the master's and workers' summed RSS, sampled every 10 ms, and the deploy's duration; medians of ${RUNS} deploys. \`npm run bench:batch\`. ${info.cpus} × ${info.cpuModel}, Node ${info.node}.`,
   '',
-  `| ${headers.join(' | ')} |`,
-  `|${headers.map(() => '---').join('|')}|`,
-  ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ...markdownTable(headers, rows),
   '',
 ].join('\n'));

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
+import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
 import { children } from './lib/proc.js';
 
@@ -104,9 +104,7 @@ const section = [
   '',
   `\`test/fixtures/as-written/http.cjs\` (\`server.close(() => process.exit(0))\` on 'shutdown', nothing else), 2 workers, autocannon with ${CONNECTIONS} keep-alive connections for ${LOAD_SECONDS} s, ${DEPLOYS} deploys one after another. Medians of ${RUNS} runs with min-max; deploy ms over every deploy that finished while the load ran. ${info.cpus} × ${info.cpuModel}, Node ${info.node}.`,
   '',
-  `| ${headers.join(' | ')} |`,
-  `|${headers.map(() => '---').join('|')}|`,
-  ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ...markdownTable(headers, rows),
   '',
 ].join('\n');
 writeBenchmarksSection(ROOT, "## A server as naught 1.6's README wrote it", section);

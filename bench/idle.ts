@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
+import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
 import { children, commandLine, cpuSeconds, masterOf, rss } from './lib/proc.js';
 
@@ -99,8 +99,6 @@ writeBenchmarksSection(ROOT, '## Idle cost', [
   '',
   `Three supervisors side by side, 2 idle workers each (\`test/fixtures/hello-server.cjs\`), nobody asking: CPU of the daemon and master together over ${SECONDS} s windows, in % of one core; medians of ${RUNS} windows with min-max. The Prometheus plugin is loaded but not scraped: its gauges are read only at a scrape. \`npm run bench:idle\`. ${info.cpus} × ${info.cpuModel}, Node ${info.node}.`,
   '',
-  `| ${headers.join(' | ')} |`,
-  `|${headers.map(() => '---').join('|')}|`,
-  ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ...markdownTable(headers, rows),
   '',
 ].join('\n'));

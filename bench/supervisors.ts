@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeResult } from './lib/stats.js';
+import { machine, markdownTable, median, printTable, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
 import { children, cpuSeconds, masterOf, rss } from './lib/proc.js';
 
@@ -261,7 +261,7 @@ printTable(headers, rows);
 console.log('7. scaling with cores: skipped (no 16-core device was lent to this session)');
 const info = machine();
 writeResult(path.join(ROOT, 'bench/results/supervisors.json'), { machine: info, runs: RUNS, idleSeconds: IDLE_SECONDS, supervisors: supervisors.map((s) => s.name), results });
-const table = [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = markdownTable(headers, rows).join('\n');
 const pm2Note = other
   ? ` ${other.name} (cluster mode, \`reload\` as its deploy, \`--shutdown-with-message\`) on Node ${info.node}; its \`start\` returns once the workers are forked, before they listen.`
   : ' PM2 not included (`npm run bench -- --with-pm2` adds it).';

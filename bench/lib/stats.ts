@@ -41,3 +41,8 @@ export function writeBenchmarksSection(root: string, heading: string, section: s
   const rest = start === -1 ? '' : before.slice(next === -1 ? before.length : next);
   fs.writeFileSync(file, `${(start === -1 ? before : before.slice(0, start)).trimEnd()}\n\n${section}${rest}`);
 }
+
+/** A table in Markdown, for BENCHMARKS.md: a header row, its rule, and the rows. */
+export function markdownTable(headers: readonly string[], rows: readonly (string | number)[][]): string[] {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
+}

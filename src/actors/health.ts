@@ -7,9 +7,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Bus } from '../bus/bus.js';
 import { newRequestId } from './cli-client.js';
-import type { Counts, StatusReport } from '../bus/messages.js';
-
-const REPORT_WAIT_MS = 4_000;
+import type { Counts } from '../bus/messages.js';
+import { statusReports } from '../bus/status-reports.js';
 
 export interface Health { close(): Promise<void> }
 
@@ -28,8 +27,6 @@ export async function createHealthActor(deps: { bus: Bus; address: HealthAddress
   let counts: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
   let stopping = false;
   let failing = false;
-  const waiting = new Map<string, (report: StatusReport | null) => void>();
-
   const offs = [
     bus.on('pool.event', ({ event, count, waitingFor }) => {
       counts = count;
@@ -37,19 +34,11 @@ export async function createHealthActor(deps: { bus: Bus; address: HealthAddress
       if ((event === 'NewDeath' || event === 'Timeout') && (waitingFor === 'new' || waitingFor === 'old')) failing = true;
       if (event === 'DeployFailed' || event === 'Ready' || event === 'Shutdown') failing = false;
     }),
-    bus.on('status.report', ({ requestId, report }) => waiting.get(requestId)?.(report)),
   ];
-
-  const inspect = () => new Promise<StatusReport | null>((resolve) => {
+  const inspect = statusReports((handler) => offs.push(bus.on('status.report', handler)), () => {
     const requestId = `health:${newRequestId()}`;
-    const timer = setTimeout(() => settle(null), REPORT_WAIT_MS);
-    const settle = (report: StatusReport | null) => {
-      clearTimeout(timer);
-      waiting.delete(requestId);
-      resolve(report);
-    };
-    waiting.set(requestId, settle);
     bus.publish({ type: 'cmd.inspect', requestId });
+    return requestId;
   });
 
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import promClient from 'prom-client';
 import type { Envelope, StatusReport } from '../bus/messages.js';
+import { statusReports } from '../bus/status-reports.js';
 import { definePlugin, PluginConfigError } from '../plugin.js';
 
 export interface PrometheusOptions {
@@ -14,7 +15,6 @@ export interface PrometheusOptions {
   host?: string;
 }
 
-const REPORT_WAIT_MS = 4_000;
 type DeployOutcome = 'done' | 'failed' | 'aborted' | 'timed_out';
 
 /**
@@ -93,18 +93,7 @@ export default definePlugin<'cmd.inspect', PrometheusOptions | undefined>({
       else if (msg.type === 'notice' && msg.code === 'MASTER_DIED') masterRestarts.inc();
     });
 
-    const waiting = new Map<string, (report: StatusReport | null) => void>();
-    bus.on('status.report', ({ requestId, report }) => waiting.get(requestId)?.(report));
-    const inspect = () => new Promise<StatusReport | null>((resolve) => {
-      const requestId = bus.publish({ type: 'cmd.inspect' });
-      const timer = setTimeout(() => settle(null), REPORT_WAIT_MS);
-      const settle = (report: StatusReport | null) => {
-        clearTimeout(timer);
-        waiting.delete(requestId);
-        resolve(report);
-      };
-      waiting.set(requestId, settle);
-    });
+    const inspect = statusReports((handler) => bus.on('status.report', handler), () => bus.publish({ type: 'cmd.inspect' }));
 
     const setCumulative = (counter: promClient.Counter<string>, labels: Record<string, string>, value: number) => {
       counter.remove(labels);
