@@ -25,6 +25,7 @@ import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
 import { createHealthActor, healthAddress } from './health.js';
+import { createSystemdNotifyActor } from './systemd-notify.js';
 import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
 
@@ -87,15 +88,19 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
+  const masterAnswering = () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs;
   const health = config.health === null ? null : await createHealthActor({
-    bus, address: healthAddress(config.health)!,
-    masterAnswering: () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs,
+    bus, address: healthAddress(config.health)!, masterAnswering,
   }).catch(async (error: Error) => {
     await tracer?.close();
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
+  // Under systemd (Type=notify) the foreground daemon is the unit's main process.
+  const stopNotify = foreground
+    ? createSystemdNotifyActor({ bus, masterAnswering, warn: (line) => { process.stderr.write(`naught: ${line}\n`); } })
+    : () => {};
   /** Clients that want everything (`trace --follow`): they see every reply too. */
   const followers = new Set<Link>();
   const askers = new Map<string, Link>();
@@ -266,6 +271,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     for (const off of offs) off();
     stopStatusReport();
     await health?.close();
+    stopNotify();
     generations.close();
     stopProbation();
     await plugins.close();

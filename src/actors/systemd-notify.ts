@@ -1,0 +1,112 @@
+// In a foreground daemon started by systemd with Type=notify (NOTIFY_SOCKET set): tells
+// systemd, from the daemon's own pid (so NotifyAccess=main works), what naught is doing.
+//   READY=1                      the first boot is Ready; and again when a deploy ends
+//   RELOADING=1, MONOTONIC_USEC  a deploy (SIGHUP or the CLI) begins
+//   STOPPING=1                   a stop begins
+//   STATUS=…                     every pool event, in naught's words
+//   WATCHDOG=1                   every WATCHDOG_USEC / 2, while the master answers
+//   EXTEND_TIMEOUT_USEC=…        every 5 s of a boot, deploy or stop still under way
+// Node has no unix datagram sockets: the optional dependency unix-dgram sends them. If it
+// did not load, one line says so and naught runs on, unheard.
+import { createRequire } from 'node:module';
+import type { Bus } from '../bus/bus.js';
+import { formatEvent } from '../cli/format.js';
+
+const EXTEND_EVERY_MS = 5_000;
+/** Each extension covers two periods: a late timer does not let systemd's clock run out. */
+const EXTEND_BY_USEC = 2 * EXTEND_EVERY_MS * 1000;
+
+interface DatagramSocket { send(buffer: Buffer, offset: number, length: number, path: string, callback?: (error?: Error) => void): void; on(event: 'error', handler: (error: Error) => void): void; close(): void }
+
+export interface NotifyDeps {
+  bus: Bus;
+  env?: NodeJS.ProcessEnv;
+  /** The master answers its heartbeat: the watchdog is fed only then. */
+  masterAnswering: () => boolean;
+  warn: (line: string) => void;
+}
+
+export function createSystemdNotifyActor({ bus, env = process.env, masterAnswering, warn }: NotifyDeps): () => void {
+  const target = env.NOTIFY_SOCKET;
+  if (!target) return () => {};
+  const socket = openSocket(warn);
+  if (!socket) return () => {};
+  // An abstract socket (`@name`) is named with a leading NUL.
+  const path = target.startsWith('@') ? `\0${target.slice(1)}` : target;
+  const notify = (...assignments: string[]) => {
+    const message = Buffer.from(assignments.join('\n'));
+    try {
+      socket.send(message, 0, message.length, path, () => {});
+    } catch {
+      // systemd went away (a stop, a re-exec): nobody to tell.
+    }
+  };
+
+  let booted = false;
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, task: () => void) => { timers.push(setInterval(task, ms)); };
+  // Armed only while a boot, deploy or stop is under way: an idle daemon sets no timer for it.
+  let extension: NodeJS.Timeout | null = null;
+  const busy = () => {
+    idle();
+    extension = setTimeout(function extend() {
+      notify(`EXTEND_TIMEOUT_USEC=${EXTEND_BY_USEC}`);
+      extension = setTimeout(extend, EXTEND_EVERY_MS);
+    }, EXTEND_EVERY_MS);
+  };
+  const idle = () => {
+    if (extension) clearTimeout(extension);
+    extension = null;
+  };
+  busy();
+  const watchdogUsec = Number(env.WATCHDOG_USEC);
+  const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
+  if (watchdogUsec > 0 && forUs) every(Math.max(1, Math.floor(watchdogUsec / 2000)), () => { if (masterAnswering()) notify('WATCHDOG=1'); });
+
+  let reloading = false;
+  const offs = [
+    bus.on('pool.event', (event) => {
+      notify(`STATUS=${formatEvent(event)}`);
+      // A deploy begins with its first new worker (a refused one never spawns any).
+      if (event.event === 'SpawnNew' && event.waitingFor === 'new' && booted && !reloading) {
+        reloading = true;
+        busy();
+        notify('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`);
+      }
+      if (event.event !== 'Ready' && event.event !== 'DeployFailed') return;
+      // The first boot's Ready is the start; a deploy's end, either way, ends the reload.
+      if (booted ? reloading : event.event === 'Ready') notify('READY=1');
+      booted = true;
+      reloading = false;
+      idle();
+    }),
+    bus.on('cmd.stop', () => {
+      busy();
+      notify('STOPPING=1');
+    }),
+  ];
+  return () => {
+    for (const off of offs) off();
+    for (const timer of timers) clearInterval(timer);
+    idle();
+    socket.close();
+  };
+}
+
+/** CLOCK_MONOTONIC in µs, which systemd compares RELOADING=1 against. */
+function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
+function openSocket(warn: (line: string) => void): DatagramSocket | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const { createSocket } = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DatagramSocket };
+    const socket = createSocket('unix_dgram');
+    socket.on('error', () => {});
+    return socket;
+  } catch (error) {
+    warn(`NOTIFY_SOCKET is set, but naught cannot tell systemd anything: the optional module unix-dgram did not load (${(error as Error).message.split('\n')[0]}). Reinstall naught where a C++ compiler is present, or use Type=simple.`);
+    return null;
+  }
+}
