@@ -2,6 +2,7 @@
 // clients survive. Works with node:http, node:https and node:http2 servers, and with
 // Express or Fastify through their server (`app.listen(…)`'s return, `fastify.server`).
 import type { Server as NetServer } from 'node:net';
+import cluster from 'node:cluster';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { drainOf, type Drainable } from './drain.cjs';
 
@@ -24,6 +25,32 @@ export interface ShutdownOptions {
 }
 
 const send = (message: 'online' | 'offline') => { process.send?.(message); };
+
+/**
+ * Serves on a socket naught passes to every worker: one systemd activated (a `.socket`
+ * unit, LISTEN_FDS), chosen by its name (`FileDescriptorName=`) or the first. Each worker
+ * accepts on it itself (`exclusive`), with no round-robin through the master, and the
+ * socket outlives workers, deploys and naught's own restarts. Returns the server.
+ */
+export function listen<S extends { listen(options: { fd: number; exclusive: boolean }): unknown }>(server: S, name?: string): S {
+  const fds = (process.env.NAUGHT_LISTEN_FDS ?? '').split(',').filter(Boolean).map(Number);
+  const names = (process.env.NAUGHT_LISTEN_FDNAMES ?? '').split(':');
+  if (fds.length === 0) throw new Error('naught passed no socket to this worker: start naught from a systemd .socket unit (LISTEN_FDS), or listen on a port');
+  const index = name === undefined ? 0 : names.indexOf(name);
+  if (index === -1) throw new Error(`naught passed no socket named ${name}: it has ${names.join(', ')}`);
+  // Node's listen({ fd }) ignores `exclusive` in a cluster worker and asks the primary,
+  // which cannot share an fd it does not hold (EEXIST). For the one synchronous call that
+  // binds the handle, this worker listens as a primary would: on the fd itself.
+  const role = cluster as { isPrimary: boolean };
+  const asPrimary = role.isPrimary;
+  role.isPrimary = true;
+  try {
+    server.listen({ fd: fds[index]!, exclusive: true });
+  } finally {
+    role.isPrimary = asPrimary;
+  }
+  return server;
+}
 
 /** Tells naught this worker serves: at once, or once `server` listens. Starts the lag reports. */
 export function online(server?: Listenable): void {

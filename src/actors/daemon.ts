@@ -71,6 +71,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
+  const activated = activatedSockets();
   const clients = new Set<Link>();
   let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
   const feed = createLogFeedActor({
@@ -207,11 +208,16 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   function spawnMaster(): void {
     restartTimer = null;
     const stdio: StdioOptions = ['ignore', childStdio(targets.stdout, foreground), childStdio(targets.stderr, foreground)];
+    // Activated sockets follow fd 3 (the bus) and fd 4 (the IPC channel) in the master.
+    const socketsEnv = activated.fds.length === 0 ? {} : {
+      NAUGHT_INHERITED_FDS: activated.fds.map((_, i) => String(5 + i)).join(','), NAUGHT_INHERITED_FDNAMES: activated.names.join(':'),
+    };
     const { child, pipe } = spawnWithPipe([...server.nodeArgs, MASTER_ENTRY], {
       cwd: server.cwd,
-      env: { ...process.env, ...server.env },
+      env: { ...process.env, ...server.env, ...socketsEnv },
       stdio: stdio as ['ignore', 'pipe', 'pipe'],
       handles: true,
+      passFds: activated.fds,
     });
     const link = createLink(bus, pipe, { name: 'daemon', wants: ['*'], carrySecrets: true, heartbeat: MASTER_HEARTBEAT });
     void link.closed.then((error) => {
@@ -284,6 +290,23 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     for (const client of clients) client.close();
     finish(code);
   }
+}
+
+/**
+ * Sockets systemd passed this process (sd_listen_fds: LISTEN_PID names us, LISTEN_FDS
+ * counts them from fd 3, LISTEN_FDNAMES names them). The variables are removed, so that
+ * no child takes them for its own.
+ */
+function activatedSockets(): { fds: number[]; names: string[] } {
+  const { LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES } = process.env;
+  delete process.env.LISTEN_PID;
+  delete process.env.LISTEN_FDS;
+  delete process.env.LISTEN_FDNAMES;
+  const count = Number(LISTEN_FDS);
+  if (Number(LISTEN_PID) !== process.pid || !Number.isInteger(count) || count <= 0) return { fds: [], names: [] };
+  const fds = Array.from({ length: count }, (_, i) => 3 + i);
+  const given = LISTEN_FDNAMES?.split(':') ?? [];
+  return { fds, names: fds.map((_, i) => given[i] || 'unknown') };
 }
 
 const fileOf = (target: LogTarget): string | null => (target.kind === 'file' ? target.path : null);

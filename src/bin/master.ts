@@ -33,6 +33,9 @@ let startScript = '';
 let before: { env: NodeJS.ProcessEnv; cwd: string; script: string | null } | null = null;
 let drainEnv: Record<string, string> = {};
 /** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
+/** Listening sockets systemd activated, passed on by the daemon (see its activatedSockets). */
+const inheritedFds = (process.env.NAUGHT_INHERITED_FDS ?? '').split(',').filter(Boolean).map(Number);
+
 /** naught/worker's heartbeat under `start --worker-timeout`. */
 const HEARTBEAT_MS = 1_000;
 const WORKER_PRELOAD = fileURLToPath(new URL('../worker-preload.cjs', import.meta.url));
@@ -46,7 +49,11 @@ const master = createMasterActor({
     output = createWorkerOutput(modes, handOverToDaemon);
     drainEnv = preloadEnv(config);
     // --node-args reached us as our own execArgv; the preload goes after them.
-    cluster.setupPrimary({ exec: config.script, args: config.args, silent: true, execArgv: [...process.execArgv, '--require', WORKER_PRELOAD] });
+    cluster.setupPrimary({
+      exec: config.script, args: config.args, execArgv: [...process.execArgv, '--require', WORKER_PRELOAD],
+      // Pipes for output, the IPC channel, then the sockets the daemon passed us (naught/worker's listen()).
+      stdio: ['pipe', 'pipe', 'pipe', 'ipc', ...inheritedFds],
+    });
   },
   configure({ env, cwd, script }) {
     before = { env: { ...process.env }, cwd: process.cwd(), script: cluster.settings.exec ?? null };
@@ -99,5 +106,9 @@ void link.closed.then(() => {
 
 function preloadEnv(config: ServerConfig): Record<string, string> {
   const heartbeat: Record<string, string> = config.workerTimeoutMs === null ? {} : { NAUGHT_HEARTBEAT_MS: String(HEARTBEAT_MS) };
-  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...heartbeat };
+  // The sockets land in each worker from fd 4 on, after the IPC channel.
+  const sockets: Record<string, string> = inheritedFds.length === 0 ? {} : {
+    NAUGHT_LISTEN_FDS: inheritedFds.map((_, i) => String(4 + i)).join(','), NAUGHT_LISTEN_FDNAMES: process.env.NAUGHT_INHERITED_FDNAMES ?? '',
+  };
+  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...heartbeat, ...sockets };
 }

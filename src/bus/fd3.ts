@@ -13,10 +13,14 @@ export function openParentPipe(): net.Socket {
  */
 export function spawnWithPipe(
   args: string[],
-  options: Omit<SpawnOptions, 'stdio'> & { stdio?: ['ignore' | 'pipe' | 'inherit', 'ignore' | 'pipe' | 'inherit', 'ignore' | 'pipe' | 'inherit']; handles?: boolean },
+  options: Omit<SpawnOptions, 'stdio'> & {
+    stdio?: ['ignore' | 'pipe' | 'inherit', 'ignore' | 'pipe' | 'inherit', 'ignore' | 'pipe' | 'inherit']; handles?: boolean;
+    /** Descriptors of this process the child gets next, in order (after fd 3, and the IPC channel if any). */
+    passFds?: readonly number[];
+  },
 ): { child: ChildProcess; pipe: Duplex } {
-  const { handles, ...spawnOptions } = options;
-  const stdio: StdioOptions = [...(options.stdio ?? ['ignore', 'inherit', 'inherit']), 'pipe', ...(handles ? ['ipc' as const] : [])];
+  const { handles, passFds, ...spawnOptions } = options;
+  const stdio: StdioOptions = [...(options.stdio ?? ['ignore', 'inherit', 'inherit']), 'pipe', ...(handles ? ['ipc' as const] : []), ...(passFds ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, { ...spawnOptions, stdio });
   return { child, pipe: child.stdio[3] as Duplex };
 }
