@@ -26,6 +26,7 @@ import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
 import { createHealthActor, healthAddress } from './health.js';
 import { createSystemdNotifyActor } from './systemd-notify.js';
+import { activatedSockets, bindListeners, listenSpec } from '../cluster/listeners.js';
 import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
 
@@ -71,7 +72,11 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
-  const activated = activatedSockets();
+  const activatedBySystemd = activatedSockets();
+  const owned = await bindListeners(config.listen.map((value, i) => listenSpec(value, i)!)).catch((error: Error) => {
+    throw new DaemonStartError(error.message, { cause: error });
+  });
+  const activated = { fds: [...activatedBySystemd.fds, ...owned.fds], names: [...activatedBySystemd.names, ...owned.names] };
   const clients = new Set<Link>();
   let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
   const feed = createLogFeedActor({
@@ -290,23 +295,6 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     for (const client of clients) client.close();
     finish(code);
   }
-}
-
-/**
- * Sockets systemd passed this process (sd_listen_fds: LISTEN_PID names us, LISTEN_FDS
- * counts them from fd 3, LISTEN_FDNAMES names them). The variables are removed, so that
- * no child takes them for its own.
- */
-function activatedSockets(): { fds: number[]; names: string[] } {
-  const { LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES } = process.env;
-  delete process.env.LISTEN_PID;
-  delete process.env.LISTEN_FDS;
-  delete process.env.LISTEN_FDNAMES;
-  const count = Number(LISTEN_FDS);
-  if (Number(LISTEN_PID) !== process.pid || !Number.isInteger(count) || count <= 0) return { fds: [], names: [] };
-  const fds = Array.from({ length: count }, (_, i) => 3 + i);
-  const given = LISTEN_FDNAMES?.split(':') ?? [];
-  return { fds, names: fds.map((_, i) => given[i] || 'unknown') };
 }
 
 const fileOf = (target: LogTarget): string | null => (target.kind === 'file' ? target.path : null);

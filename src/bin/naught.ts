@@ -10,6 +10,7 @@ import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
 import { healthAddress } from '../actors/health.js';
 import { availableCpus } from '../cli/cpus.js';
+import { listenSpec } from '../cluster/listeners.js';
 
 const io: commands.Io = {
   out: (text) => { process.stdout.write(text); },
@@ -93,12 +94,13 @@ naughtCommand('start')
   .option('--worker-timeout <seconds>', '', 'none')
   .option('--max-worker-memory <size>', '', 'none')
   .option('--health <address>', '', 'none')
+  .option('--listen <address>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .option('--trace <file>')
   .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
   .argument('<script>')
   .argument('[script-options...]')
   .passThroughOptions()
-  .action((script: string, args: string[], o: Record<string, string> & { plugin: string[] }) => {
+  .action((script: string, args: string[], o: Record<string, string> & { plugin: string[]; listen: string[] }) => {
     let plugins;
     try {
       plugins = o.plugin.map((argument) => pluginSpec(argument, cwd));
@@ -121,6 +123,8 @@ naughtCommand('start')
     if (o.workerTimeout !== 'none' && workerTimeoutMs === null) throw new BadUsage(o.workerTimeout!);
     const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : memorySize(o.maxWorkerMemory!);
     if (o.health !== 'none' && healthAddress(o.health!) === null) throw new BadUsage(o.health!);
+    for (const [i, value] of o.listen.entries()) if (listenSpec(value, i) === null) throw new BadUsage(value);
+    const listen = o.listen.map((value) => value.replace(/(^|=)unix:(.*)$/, (_, head: string, where: string) => `${head}unix:${resolve(where)}`));
     const health = o.health === 'none' ? null : o.health!.startsWith('unix:') ? `unix:${resolve(o.health!.slice(5))}` : o.health!;
     outcome = commands.start(io, {
       ipcFileAsGiven: o.ipcFile!,
@@ -132,7 +136,7 @@ naughtCommand('start')
         drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
-        trace: o.trace === undefined ? null : resolve(o.trace), plugins, health,
+        trace: o.trace === undefined ? null : resolve(o.trace), plugins, health, listen,
       },
     });
   });

@@ -73,6 +73,8 @@ export interface DaemonConfig extends ServerConfig, LogPaths {
   plugins: PluginSpec[];
   /** `start --health ADDR`: where /livez, /readyz and /status are served; null: off. */
   health: string | null;
+  /** `start --listen [name=]ADDR` (repeatable): sockets the daemon binds and every worker serves on. */
+  listen: string[];
 }
 
 export interface PoolEvent {

@@ -37,6 +37,7 @@ export const HELP = {
     "    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n" +
     "    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n" +
     "    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n" +
+    "    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
     "    --cwd " + CWD + "\n" +
     "    --daemon-mode true\n" +

@@ -20,7 +20,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'link.pong': { type: 'link.pong', n: 1 },
   'plugin.ready': { type: 'plugin.ready', name: 'slack', publishes: ['cmd.deploy'] },
   'plugin.list': { type: 'plugin.list', requestId: 'r4', plugins: [{ module: 'naught/plugins/slack', name: 'slack', state: 'running', pid: 7, restarts: 0 }] },
-  'cmd.start': { type: 'cmd.start', config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760, maxLogFiles: 0, trace: null, plugins: [{ module: './p.mjs', file: '/srv/p.mjs', options: { a: 1 } }], health: null } },
+  'cmd.start': { type: 'cmd.start', config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760, maxLogFiles: 0, trace: null, plugins: [{ module: './p.mjs', file: '/srv/p.mjs', options: { a: 1 } }], health: null, listen: [] } },
   'cmd.boot': { type: 'cmd.boot', generation: 1, startScript: '/srv/app.js', config: server, firstBoot: true, output: { stdout: 'pipe', stderr: 'ignore' } },
   'cmd.reopen-logs': { type: 'cmd.reopen-logs', requestId: 'r5' },
   'logs.reopened': { type: 'logs.reopened', requestId: 'r5' },
