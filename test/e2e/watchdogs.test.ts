@@ -59,6 +59,8 @@ t.test('--max-worker-memory: a worker above it is replaced without downtime: its
     .exec(readText(box.path('naught.log'))), 20_000);
   t.ok(line);
   await waitFor('the bloated worker gone', () => !isAlive(grown.pid) || null);
+  // Its exit reaches naught.log a moment after the process is gone.
+  await waitFor('its OldExit in naught.log', () => /OldExit\. /.test(readText(box.path('naught.log')).split(line[0])[1] ?? ''));
   const log = readText(box.path('naught.log'));
   const tail = log.slice(log.indexOf(line[0]));
   t.match(tail, /SpawnNew\. booting: 1, online: 2, dying: 0, new_online: 0\nWorkerOnline\. booting: 0, online: 3, dying: 0, new_online: 0\nShutdownOld\. booting: 0, online: 2, dying: 1, new_online: 0\n/, 'the replacement online before the old one is asked to go');
