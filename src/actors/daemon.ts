@@ -24,9 +24,10 @@ import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
-import { createHealthActor, healthAddress } from './health.js';
+import { createHealthActor } from './health.js';
+import { healthAddress, listenSpec } from '../cli/addresses.js';
 import { createSystemdNotifyActor } from './systemd-notify.js';
-import { activatedSockets, bindListeners, listenSpec } from '../cluster/listeners.js';
+import { activatedSockets, bindListeners } from '../cluster/listeners.js';
 import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
 

@@ -9,18 +9,9 @@ import type { Bus } from '../bus/bus.js';
 import { newRequestId } from './cli-client.js';
 import type { Counts } from '../bus/messages.js';
 import { statusReports } from '../bus/status-reports.js';
+import type { HealthAddress } from '../cli/addresses.js';
 
 export interface Health { close(): Promise<void> }
-
-export type HealthAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
-
-/** `127.0.0.1:9000`, `[::1]:9000` or `unix:/run/app/health.sock`; null if it is neither. */
-export function healthAddress(value: string): HealthAddress | null {
-  if (value.startsWith('unix:')) return value.length > 5 ? { kind: 'unix', path: value.slice(5) } : null;
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
-  if (!match || Number(match[2]) > 65535) return null;
-  return { kind: 'tcp', host: match[1]!, port: Number(match[2]) };
-}
 
 export async function createHealthActor(deps: { bus: Bus; address: HealthAddress; masterAnswering: () => boolean }): Promise<Health> {
   const { bus, address, masterAnswering } = deps;

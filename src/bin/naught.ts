@@ -8,9 +8,8 @@ import * as commands from '../cli/commands.js';
 import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
 import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
-import { healthAddress } from '../actors/health.js';
 import { availableCpus } from '../cli/cpus.js';
-import { listenSpec } from '../cluster/listeners.js';
+import { healthAddress, listenSpec } from '../cli/addresses.js';
 
 const io: commands.Io = {
   out: (text) => { process.stdout.write(text); },

@@ -4,24 +4,13 @@
 // (naught/worker's listen()), and they outlive workers, deploys and masters.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ListenSpec } from '../cli/addresses.js';
 
 export interface Listeners { fds: number[]; names: string[] }
-export type ListenSpec = { name: string; kind: 'tcp'; host: string; port: number } | { name: string; kind: 'unix'; path: string };
 
 const BINDER = fileURLToPath(new URL('../bin/binder.js', import.meta.url));
 /** Bare handles, kept so that their descriptors stay open as long as the daemon runs. */
 const held: unknown[] = [];
-
-/** `[name=]host:port`, `[name=]:port` (every address) or `[name=]unix:/path`; null if it is none of them. */
-export function listenSpec(value: string, index: number): ListenSpec | null {
-  const named = /^([A-Za-z0-9_.-]+)=(.*)$/.exec(value);
-  const name = named ? named[1]! : `listen${index}`;
-  const address = named ? named[2]! : value;
-  if (address.startsWith('unix:')) return address.length > 5 ? { name, kind: 'unix', path: address.slice(5) } : null;
-  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(address);
-  if (!match || Number(match[2]) > 65535) return null;
-  return { name, kind: 'tcp', host: match[1] || '0.0.0.0', port: Number(match[2]) };
-}
 
 /** Sockets systemd passed this process; the variables are removed, so that no child takes them for its own. */
 export function activatedSockets(env: NodeJS.ProcessEnv = process.env): Listeners {
