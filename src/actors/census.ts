@@ -32,6 +32,7 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
     bus.on('worker.metrics', ({ workerId, lagMs, heapUsedBytes }) => { metrics.set(workerId, { lagMs, heapUsedBytes }); }),
     bus.on('cmd.deploy', ({ requestId }, envelope) => { requesters.set(requestId, envelope.sender); }),
     bus.on('deploy.settled', ({ requestId }) => { requesters.delete(requestId); }),
+    bus.on('pool.reply', ({ requestId }) => { requesters.delete(requestId); }), // a refused deploy never settles
     bus.on('cmd.inspect', ({ requestId }) => { void answer(requestId); }),
   ];
 

@@ -161,7 +161,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   const plugins = createPluginSupervisorActor({
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
   });
-  const generations = createGenerationsActor({ bus, config, release: () => server });
+  const generations = createGenerationsActor({ bus, config, release: () => server, deploying: (requestId) => deploying.get(requestId) });
   const stopProbation = createProbationActor({ bus });
   const stopStatusReport = createStatusReportActor({
     bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,

@@ -20,8 +20,14 @@ export interface Generations {
 export const generationsFile = (pidFile: string): string =>
   path.join(path.dirname(pidFile), `${path.basename(pidFile, path.extname(pidFile))}.generations.json`);
 
-export function createGenerationsActor(deps: { bus: Bus; config: DaemonConfig; release: () => ServerConfig }): Generations {
-  const { bus, config, release } = deps;
+export function createGenerationsActor(deps: {
+  bus: Bus; config: DaemonConfig;
+  /** The release the workers run now. */
+  release: () => ServerConfig;
+  /** The release a deploy under way would make (the daemon's reckoning of its cmd.deploy). */
+  deploying: (requestId: string) => ServerConfig | undefined;
+}): Generations {
+  const { bus, config, release, deploying } = deps;
   const file = generationsFile(config.pidFile);
   let history = load(file);
   let current: number | null = null;
@@ -52,13 +58,12 @@ export function createGenerationsActor(deps: { bus: Bus; config: DaemonConfig; r
       record(booting.generation, booting.draft);
       booting = null;
     }),
-    bus.on('cmd.deploy', ({ requestId, env, cwd, workerCount, script }) => {
-      const now = release();
-      drafts.set(requestId, draftOf({
-        ...now, env: env ? { ...now.env, ...env } : now.env, cwd: cwd ?? now.cwd,
-        workerCount: workerCount > 0 ? workerCount : now.workerCount, script: script ?? config.script,
-      }, env));
+    // The daemon has worked out the deploy's release by now (its handler comes first): its real paths are taken before anything moves.
+    bus.on('cmd.deploy', ({ requestId, env }) => {
+      const asked = deploying(requestId);
+      if (asked) drafts.set(requestId, draftOf(asked, env));
     }),
+    bus.on('pool.reply', ({ requestId }) => { drafts.delete(requestId); }),
     bus.on('deploy.settled', ({ requestId, running, generation }) => {
       const draft = drafts.get(requestId);
       drafts.delete(requestId);

@@ -1,12 +1,12 @@
 // In the daemon: answers cmd.inspect with the whole state as one document (status.report),
 // the daemon's own part joined to the master's census. A master that does not answer in
 // time, or is not there, leaves its part null: the document still comes.
-import { readFileSync } from 'node:fs';
 import type { Bus } from '../bus/bus.js';
+import { packageVersion } from '../version.js';
 import type { DaemonConfig, LogReport, MessageOf, PluginInfo, StatusReport, TraceReport } from '../bus/messages.js';
 
 const CENSUS_WAIT_MS = 3_000;
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = packageVersion();
 
 export interface StatusReportDeps {
   bus: Bus;

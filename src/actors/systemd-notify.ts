@@ -43,8 +43,6 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   };
 
   let booted = false;
-  const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, task: () => void) => { timers.push(setInterval(task, ms)); };
   // Armed only while a boot, deploy or stop is under way: an idle daemon sets no timer for it.
   let extension: NodeJS.Timeout | null = null;
   const busy = () => {
@@ -61,7 +59,9 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   busy();
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
-  if (watchdogUsec > 0 && forUs) every(Math.max(1, Math.floor(watchdogUsec / 2000)), () => { if (masterAnswering()) notify('WATCHDOG=1'); });
+  const watchdog = watchdogUsec > 0 && forUs
+    ? setInterval(() => { if (masterAnswering()) notify('WATCHDOG=1'); }, Math.max(1, Math.floor(watchdogUsec / 2000)))
+    : null;
 
   let reloading = false;
   const offs = [
@@ -87,7 +87,7 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   ];
   return () => {
     for (const off of offs) off();
-    for (const timer of timers) clearInterval(timer);
+    if (watchdog) clearInterval(watchdog);
     idle();
     socket.close();
   };

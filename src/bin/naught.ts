@@ -2,8 +2,8 @@
 // The naught command line: parse with commander, dispatch, map the outcome to an exit code.
 // Options come before the script or ipc-file; everything after the script is the server's.
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../version.js';
 import * as commands from '../cli/commands.js';
 import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
 import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
@@ -53,11 +53,6 @@ function memorySize(value: string): number {
   const bytes = Math.round(Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()));
   if (bytes <= 0) throw new BadUsage(value);
   return bytes;
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }
 
 let outcome: Promise<number> | number = 0;

@@ -20,19 +20,18 @@ export function formatWorkersTable(report: StatusReport, colour: boolean): strin
     formatBytes(worker.rssBytes), worker.cpuPercent === null ? '-' : `${worker.cpuPercent.toFixed(1)} %`,
     worker.lagMs === null ? '-' : `${worker.lagMs.p99.toFixed(1)} ms`,
   ]);
-  const widths = HEADERS.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[], worker?: WorkerReport) => cells.map((cell, column) => {
-    const padded = column === cells.length - 1 ? cell : cell.padEnd(widths[column]!);
-    return colour && worker && column === 2 ? `\x1b[${STATE_COLOURS[worker.state]}m${padded}\x1b[0m` : padded;
-  }).join('  ').trimEnd() + '\n';
-  const header = colour ? `\x1b[1m${line(HEADERS).trimEnd()}\x1b[0m\n` : line(HEADERS);
-  return header + rows.map((row, i) => line(row, report.workers[i])).join('');
+  if (!colour) return columns([[...HEADERS], ...rows]);
+  // The state in its colour, once padded: escape codes take no room on the screen.
+  const [header, ...lines] = columns([[...HEADERS], ...rows], (cell, row, column) =>
+    (column === 2 && row > 0 ? `\x1b[${STATE_COLOURS[report.workers[row - 1]!.state]}m${cell}\x1b[0m` : cell)).split('\n');
+  return [`\x1b[1m${header}\x1b[0m`, ...lines].join('\n');
 }
 
-/** Columns padded to their widest cell; the last one is not padded. */
-function columns(rows: string[][]): string {
+/** Columns padded to their widest cell (the last one is not), each padded cell through `paint`. */
+function columns(rows: string[][], paint = (cell: string, _row: number, _column: number) => cell): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd() + '\n').join('');
+  return rows.map((row, r) => row.map((cell, column) => paint(column === row.length - 1 ? cell : cell.padEnd(widths[column]!), r, column))
+    .join('  ').trimEnd() + '\n').join('');
 }
 
 export function formatHistory(generations: readonly Generation[], current: number | null): string {

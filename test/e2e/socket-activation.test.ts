@@ -23,7 +23,7 @@ t.test('under systemd-socket-activate: every worker accepts on the socket itself
   const first = await ask(port);
   t.match(first, { worker: /^[01]$/ });
   t.equal((await box.naught(['status'])).stdout, 'workers online: 2\n');
-  t.notOk(fs.existsSync(box.path('naught.log')) && /Error/.test(fs.readFileSync(box.path('stderr.log'), 'utf8')), 'no worker failed to listen');
+  t.notMatch(fs.readFileSync(box.path('stderr.log'), 'utf8'), /EEXIST|Error/, 'no worker failed to listen');
 
   const master = masterOf(box);
   process.kill(master, 'SIGSTOP');
