@@ -32,8 +32,9 @@ t.test('as PID 1: `-` logs reach its stdout, SIGHUP deploys, SIGTERM drains and 
   const naught = await waitFor('naught inside', () => childrenOf(container.pid!)[0]);
   box.track(naught);
   t.match(nsPid(naught), /^\d+\s+1$/, 'naught is PID 1 of its namespace');
-  await waitFor('both workers online', () => (stdout.match(/^worker \d listening on 127\.0\.0\.1:\d+$/gm) ?? []).length === 2);
-  t.match(stderr, /^Ready\. booting: 0, online: 2, dying: 0, new_online: 0$/m, "naught.log's lines on its stderr");
+  await waitFor('both workers listening', () => (stdout.match(/^worker \d listening on 127\.0\.0\.1:\d+$/gm) ?? []).length === 2);
+  // 'online' follows the listening line: naught's Ready comes a moment after.
+  await waitFor("naught.log's Ready on its stderr", () => /^Ready\. booting: 0, online: 2, dying: 0, new_online: 0$/m.test(stderr));
   t.match(await (await fetch(`http://127.0.0.1:${port}/`)).text(), /^hello from worker \d/);
 
   process.kill(naught, 'SIGHUP');
