@@ -7,9 +7,12 @@ import { CONTROL_COMMANDS, type ControlCommand, type Envelope, type MessageOf, t
 export type { Envelope, Message, MessageOf, MessageType, PoolEvent, PoolEventName, Counts, NoticeCode } from './bus/messages.js';
 export type { Handler, Unsubscribe };
 
-/** The commands a plugin may declare and publish: those a control client may send, but `cmd.logs` (its lines go to a terminal). */
-export type PluginCommand = Exclude<ControlCommand, 'cmd.logs'>;
-export const PLUGIN_COMMANDS = CONTROL_COMMANDS.filter((type): type is PluginCommand => type !== 'cmd.logs');
+/**
+ * The commands a plugin may declare and publish: those a control client may send, but
+ * `cmd.logs` (its lines go to a terminal) and `cmd.upgrade` (which runs the naught a CLI names).
+ */
+export type PluginCommand = Exclude<ControlCommand, 'cmd.logs' | 'cmd.upgrade'>;
+export const PLUGIN_COMMANDS = CONTROL_COMMANDS.filter((type): type is PluginCommand => type !== 'cmd.logs' && type !== 'cmd.upgrade');
 
 /** A command as a plugin writes it: the request id is added for it. */
 export type CommandInput<T extends PluginCommand> = Omit<MessageOf<T>, 'requestId'>;

@@ -7,7 +7,7 @@ import { createBus, type Bus } from '../bus/bus.js';
 import { createLink, type Link } from '../bus/link.js';
 import type { Message, MessageType } from '../bus/messages.js';
 
-const CLIENT_WANTS: MessageType[] = ['pool.event', 'pool.reply', 'plugin.list', 'logs.reopened', 'notice', 'worker.last-words', 'logs.tailed', 'logs.missed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended'];
+const CLIENT_WANTS: MessageType[] = ['pool.event', 'pool.reply', 'plugin.list', 'logs.reopened', 'notice', 'worker.last-words', 'logs.tailed', 'logs.missed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended', 'upgrade.progress', 'upgrade.ended'];
 
 /**
  * What a renderer decides about a message: keep waiting (undefined), exit with a status,

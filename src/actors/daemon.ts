@@ -6,6 +6,7 @@
 // Replies (pool.reply) go only to the client that asked; everything else reaches every
 // client that asked for its type.
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
+import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageOf, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
@@ -21,12 +22,14 @@ import { MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
 import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
-import { createPluginSupervisorActor } from './plugin-supervisor.js';
+import { createPluginSupervisorActor, type PluginSupervisor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
 import { createHealthActor } from './health.js';
 import { healthAddress, listenSpec } from '../cli/addresses.js';
-import { createSystemdNotifyActor } from './systemd-notify.js';
+import { createSystemdNotifyActor, type SystemdNotify } from './systemd-notify.js';
+import { createUpgradeActor } from './upgrade.js';
+import { packageVersion } from '../version.js';
 import { activatedSockets, bindListeners } from '../cluster/listeners.js';
 import { createProbationActor } from './probation.js';
 import { createTracerActor } from './tracer.js';
@@ -38,7 +41,7 @@ const CLIENT_COMMANDS: readonly MessageType[] = CONTROL_COMMANDS;
  * the master's census), the generations history and rollback (a rollback is a deploy);
  * the master, the rest.
  */
-const ANSWERED_HERE: readonly MessageType[] = ['cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback'];
+const ANSWERED_HERE: readonly MessageType[] = ['cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback', 'cmd.upgrade'];
 const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => !ANSWERED_HERE.includes(type));
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -55,6 +58,8 @@ export interface DaemonDeps {
   foreground: boolean;
   /** Called once the control socket listens and the pid file is written. */
   onListening?: () => void;
+  /** `naught upgrade`: this daemon takes over from the one that started it. */
+  takeOver?: MessageOf<'cmd.take-over'>;
 }
 
 export interface Daemon {
@@ -64,20 +69,16 @@ export interface Daemon {
 
 export class DaemonStartError extends Error {}
 
-export async function createDaemonActor({ bus, config, foreground, onListening }: DaemonDeps): Promise<Daemon> {
+export async function createDaemonActor({ bus, config, foreground, onListening, takeOver }: DaemonDeps): Promise<Daemon> {
   // The release the workers run, which a new master boots; a deploy's becomes it once its
   // new workers have replaced the old (deploy.settled), never before.
-  let server: ServerConfig = {
+  let server: ServerConfig = takeOver?.release ?? {
     script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
     env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs, bootTimeoutMs: config.bootTimeoutMs,
     workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
-  const activatedBySystemd = activatedSockets();
-  const owned = await bindListeners(config.listen.map((value, i) => listenSpec(value, i)!)).catch((error: Error) => {
-    throw new DaemonStartError(error.message, { cause: error });
-  });
-  const activated = { fds: [...activatedBySystemd.fds, ...owned.fds], names: [...activatedBySystemd.names, ...owned.names] };
+  const activated = takeOver ? { fds: takeOver.fds.listeners, names: takeOver.fds.listenerNames } : await ownedAndActivatedSockets(config);
   const clients = new Set<Link>();
   let master: { child: ChildProcess; link: Link; upSince: number | null } | null = null;
   const feed = createLogFeedActor({
@@ -97,25 +98,29 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   });
   const masterAnswering = () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs;
   const health = config.health === null ? null : await createHealthActor({
-    bus, address: healthAddress(config.health)!, masterAnswering,
+    bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health,
   }).catch(async (error: Error) => {
     await tracer?.close();
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
   const stopEventLog = createEventLogActor({ bus, sink: rotator.eventSink });
-  // Under systemd (Type=notify) the foreground daemon is the unit's main process.
-  const stopNotify = foreground
-    ? createSystemdNotifyActor({ bus, masterAnswering, warn: (line) => { process.stderr.write(`naught: ${line}\n`); } })
-    : () => {};
+  // Under systemd (Type=notify) the foreground daemon is the unit's main process; one that
+  // takes over by `naught upgrade` becomes it once the old one hands over.
+  const startNotify = (tookOver: boolean): SystemdNotify | null => (foreground
+    ? createSystemdNotifyActor({ bus, masterAnswering, tookOver, warn: (line) => { process.stderr.write(`naught: ${line}\n`); } })
+    : null);
+  let notify = takeOver ? null : startNotify(false);
   /** Clients that want everything (`trace --follow`): they see every reply too. */
   const followers = new Set<Link>();
   const askers = new Map<string, Link>();
-  const controlServer = await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
+  // The control socket, the pid file and the plugins are this daemon's, or, while it takes
+  // over by `naught upgrade`, still the old daemon's; and no longer, once it has handed over.
+  let ownsControl = !takeOver;
+  let controlServer = takeOver ? null : await listenOwnerOnly(config.ipcFile, (socket) => acceptClient(socket)).catch((error: Error) => {
     throw new DaemonStartError(error.message, { cause: error });
   });
-  await fs.promises.mkdir(path.dirname(config.pidFile), { recursive: true });
-  await fs.promises.writeFile(config.pidFile, `${process.pid}\n`);
+  if (!takeOver) await writePidFile(config.pidFile);
 
   let mastersStarted = 0;
   let masterFailures = 0;
@@ -158,18 +163,71 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
   ];
   for (const [signal, handler] of signals) process.on(signal, handler);
 
-  const plugins = createPluginSupervisorActor({
+  const startPlugins = () => createPluginSupervisorActor({
     bus, plugins: config.plugins, cwd: config.cwd, writeLog: (line) => { rotator.eventSink?.write(line + '\n'); },
   });
+  let plugins: PluginSupervisor | null = takeOver ? null : startPlugins();
   const generations = createGenerationsActor({ bus, config, release: () => server, deploying: (requestId) => deploying.get(requestId) });
   const stopProbation = createProbationActor({ bus });
   const stopStatusReport = createStatusReportActor({
-    bus, config, plugins: () => plugins.list(), logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
+    bus, config, plugins: () => plugins?.list() ?? [], logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
     master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
   });
+  const stopUpgrade = createUpgradeActor({
+    bus,
+    state() {
+      if (!ownsControl || !controlServer) return { refused: 'this daemon is handing over to another already' };
+      if (activated.fds.length === 0) {
+        return {
+          refused: 'this naught holds no listening sockets, so the port would refuse connections while the old workers close and the new ones bind. ' +
+            'Start naught with --listen ADDR (or under systemd socket activation) and serve with naught/worker\'s listen(server).',
+        };
+      }
+      if (master === null || master.upSince === null || deploying.size > 0) return { refused: 'the workers are booting or a deploy is under way; try again once it is over' };
+      return {
+        take: { config, release: server, generation: generations.current(), foreground, fromPid: process.pid },
+        control: descriptorOf(controlServer), listeners: activated, health: health ? descriptorOf(health.server) : null,
+      };
+    },
+    async handOver(newDaemon) {
+      ownsControl = false;
+      notify?.handOver(newDaemon.pid!);
+      notify = null;
+      await plugins?.close();
+      plugins = null;
+      passConnections(controlServer!, 'control', newDaemon);
+      if (health) passConnections(health.server, 'health', newDaemon);
+      bus.publish({ type: 'cmd.stop', requestId: `upgrade:${newDaemon.pid}`, timeoutMs: null });
+    },
+    askerGone: (requestId) => askers.get(requestId)?.closed.then(() => {}) ?? new Promise(() => {}),
+  });
+  if (takeOver) {
+    offs.push(
+      bus.on('pool.event', ({ event }) => {
+        if (event === 'Ready' && !ownsControl) bus.publish({ type: 'upgrade.ready', pid: process.pid, version: packageVersion() });
+      }),
+      bus.on('upgrade.handed-over', () => void takeControl(takeOver.fds.control)),
+    );
+    // What the old daemon accepts after handing over, it passes on here.
+    process.on('message', (message: { naught?: string; to?: string } | null, handle: unknown) => {
+      if (message?.naught !== 'connection' || !(handle instanceof net.Socket)) return;
+      if (message.to === 'control') acceptClient(handle);
+      else if (health) health.server.emit('connection', handle);
+      else handle.destroy();
+    });
+  }
   onListening?.();
   spawnMaster();
   return { done };
+
+  async function takeControl(fd: number): Promise<void> {
+    if (ownsControl) return;
+    ownsControl = true;
+    controlServer = net.createServer(acceptClient).listen({ fd, backlog: CONTROL_BACKLOG });
+    await writePidFile(config.pidFile);
+    plugins = startPlugins();
+    notify = startNotify(true);
+  }
 
   function acceptClient(socket: net.Socket): void {
     const link = createLink(bus, socket, {
@@ -193,7 +251,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     const msg = envelope.msg;
     if (!CLIENT_COMMANDS.includes(msg.type) || !('requestId' in msg)) return;
     if (clients.has(origin as Link)) askers.set(msg.requestId, origin as Link);
-    if (msg.type === 'cmd.status') bus.publish({ type: 'plugin.list', requestId: msg.requestId, plugins: plugins.list() });
+    if (msg.type === 'cmd.status') bus.publish({ type: 'plugin.list', requestId: msg.requestId, plugins: plugins?.list() ?? [] });
     if (!FOR_MASTER.includes(msg.type)) return;
     if (master !== null) return;
     if (msg.type === 'cmd.stop') void shutDown(0);
@@ -241,7 +299,8 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
       else if (handle instanceof net.Socket) handle.destroy();
     });
     const output = { stdout: stdio[1] as OutputMode, stderr: stdio[2] as OutputMode };
-    bus.publish({ type: 'cmd.boot', config: server, firstBoot, output, generation: generations.bootGeneration(firstBoot), startScript: config.script });
+    const generation = firstBoot && takeOver?.generation ? takeOver.generation : generations.bootGeneration(firstBoot);
+    bus.publish({ type: 'cmd.boot', config: server, firstBoot, output, generation, startScript: config.script });
     child.on('exit', (code, signal) => {
       // Events the master sent just before exiting are still in the pipe: read them first.
       void link.closed.then(() => masterExited(code, signal));
@@ -254,6 +313,11 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     master = null;
     if (stopRequested || code === 0) return void shutDown(0);
     if (code === MASTER_BOOT_FAILED && firstBoot) return void shutDown(1);
+    // Taking over by `naught upgrade`, a master that dies before Ready fails the upgrade: the old daemon runs on.
+    if (takeOver && firstBoot) {
+      bus.publish({ type: 'notice', code: 'MASTER_DIED', message: `The master process ${pid} died (${signal ? `signal ${signal}` : `exit code ${code}`}) before the new workers were online.` });
+      return void shutDown(1);
+    }
     if (deploying.size > 0) {
       deploying.clear();
       bus.publish({
@@ -275,18 +339,22 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
     if (restartTimer) clearTimeout(restartTimer);
     for (const [signal, handler] of signals) process.off(signal, handler);
     // The pid file and socket go first, so that a `start` right after `stop` finds nothing stale.
-    await fs.promises.rm(config.pidFile, { force: true });
-    controlServer.close();
-    await fs.promises.rm(config.ipcFile, { force: true });
+    // A daemon that handed them over by `naught upgrade` (or never took them) leaves them be.
+    if (ownsControl) {
+      await fs.promises.rm(config.pidFile, { force: true });
+      controlServer?.close();
+      await fs.promises.rm(config.ipcFile, { force: true });
+    }
     const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
     stopStatusReport();
     await health?.close();
-    stopNotify();
+    notify?.close();
+    stopUpgrade();
     generations.close();
     stopProbation();
-    await plugins.close();
+    await plugins?.close();
     stopEventLog();
     await tracer?.close();
     await rotator.close();
@@ -299,6 +367,34 @@ export async function createDaemonActor({ bus, config, foreground, onListening }
 }
 
 const fileOf = (target: LogTarget): string | null => (target.kind === 'file' ? target.path : null);
+
+async function ownedAndActivatedSockets(config: DaemonConfig): Promise<{ fds: number[]; names: string[] }> {
+  const activatedBySystemd = activatedSockets();
+  const owned = await bindListeners(config.listen.map((value, i) => listenSpec(value, i)!)).catch((error: Error) => {
+    throw new DaemonStartError(error.message, { cause: error });
+  });
+  return { fds: [...activatedBySystemd.fds, ...owned.fds], names: [...activatedBySystemd.names, ...owned.names] };
+}
+
+async function writePidFile(pidFile: string): Promise<void> {
+  await fs.promises.mkdir(path.dirname(pidFile), { recursive: true });
+  await fs.promises.writeFile(pidFile, `${process.pid}\n`);
+}
+
+const descriptorOf = (server: net.Server): number => (server as unknown as { _handle: { fd: number } })._handle.fd;
+
+/**
+ * After `naught upgrade` hands over: what this daemon still accepts on the shared socket goes
+ * to the new daemon, unread. Closing the server instead would unlink the socket's path.
+ */
+function passConnections(server: net.Server, to: 'control' | 'health', newDaemon: ChildProcess): void {
+  (server as net.Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
+  server.removeAllListeners('connection');
+  if (server instanceof http.Server) server.closeIdleConnections();
+  server.on('connection', (socket: net.Socket) => {
+    newDaemon.send({ naught: 'connection', to }, socket, undefined, (error) => { if (error) socket.destroy(); });
+  });
+}
 
 function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' | 'inherit' {
   if (target.kind === 'file') return 'pipe';

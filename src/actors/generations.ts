@@ -14,6 +14,8 @@ const KEPT = 20;
 export interface Generations {
   /** The number a boot's workers get: the current one after a master restart, the next on a start. */
   bootGeneration(firstBoot: boolean): number;
+  /** The generation the workers run; null before the first Ready. */
+  current(): number | null;
   close(): void;
 }
 
@@ -95,6 +97,7 @@ export function createGenerationsActor(deps: {
       const last = history.at(-1)?.generation ?? 0;
       return firstBoot ? last + 1 : current ?? last + 1;
     },
+    current: () => current,
     close() {
       for (const off of offs) off();
     },

@@ -11,9 +11,17 @@ import type { Counts } from '../bus/messages.js';
 import { statusReports } from '../bus/status-reports.js';
 import type { HealthAddress } from '../cli/addresses.js';
 
-export interface Health { close(): Promise<void> }
+export interface Health {
+  /** The listening server: `naught upgrade` passes its descriptor on, and hands on what it accepts. */
+  server: net.Server;
+  close(): Promise<void>;
+}
 
-export async function createHealthActor(deps: { bus: Bus; address: HealthAddress; masterAnswering: () => boolean }): Promise<Health> {
+export async function createHealthActor(deps: {
+  bus: Bus; address: HealthAddress; masterAnswering: () => boolean;
+  /** A listening socket an upgrading daemon passed on: served as is. */
+  fd?: number | null;
+}): Promise<Health> {
   const { bus, address, masterAnswering } = deps;
   let counts: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
   let stopping = false;
@@ -57,8 +65,9 @@ export async function createHealthActor(deps: { bus: Bus; address: HealthAddress
   // A probe's keep-alive connection must not hold a stop up.
   server.keepAliveTimeout = 2_000;
 
-  await listen(server, address);
+  await listen(server, address, deps.fd ?? null);
   return {
+    server,
     close() {
       for (const off of offs) off();
       server.closeAllConnections();
@@ -67,7 +76,8 @@ export async function createHealthActor(deps: { bus: Bus; address: HealthAddress
   };
 }
 
-async function listen(server: http.Server, address: HealthAddress): Promise<void> {
+async function listen(server: http.Server, address: HealthAddress, fd: number | null): Promise<void> {
+  if (fd !== null) return void await new Promise<void>((resolve) => server.listen({ fd }, () => resolve()));
   if (address.kind === 'unix') await removeStaleSocket(address.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

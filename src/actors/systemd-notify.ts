@@ -6,6 +6,8 @@
 //   STATUS=…                     every pool event, in naught's words
 //   WATCHDOG=1                   every WATCHDOG_USEC / 2, while the master answers
 //   EXTEND_TIMEOUT_USEC=…        every 5 s of a boot, deploy or stop still under way
+//   MAINPID=…                    `naught upgrade`: the old daemon names the new one (so that
+//                                NotifyAccess=main accepts it), which then says it again, READY=1
 // Node has no unix datagram sockets: the optional dependency unix-dgram sends them. If it
 // did not load, one line says so and naught runs on, unheard.
 import { createRequire } from 'node:module';
@@ -24,13 +26,22 @@ export interface NotifyDeps {
   /** The master answers its heartbeat: the watchdog is fed only then. */
   masterAnswering: () => boolean;
   warn: (line: string) => void;
+  /** This daemon took over from another by `naught upgrade`: its workers are online already. */
+  tookOver?: boolean;
 }
 
-export function createSystemdNotifyActor({ bus, env = process.env, masterAnswering, warn }: NotifyDeps): () => void {
+export interface SystemdNotify {
+  /** `naught upgrade`: the daemon with this pid is the unit's main process from now on; this one says nothing more. */
+  handOver(pid: number): void;
+  close(): void;
+}
+
+export function createSystemdNotifyActor({ bus, env = process.env, masterAnswering, warn, tookOver = false }: NotifyDeps): SystemdNotify {
+  const silent = { handOver() {}, close() {} };
   const target = env.NOTIFY_SOCKET;
-  if (!target) return () => {};
+  if (!target) return silent;
   const socket = openSocket(warn);
-  if (!socket) return () => {};
+  if (!socket) return silent;
   // An abstract socket (`@name`) is named with a leading NUL.
   const path = target.startsWith('@') ? `\0${target.slice(1)}` : target;
   const notify = (...assignments: string[]) => {
@@ -42,7 +53,8 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
     }
   };
 
-  let booted = false;
+  let booted = tookOver;
+  if (tookOver) notify(`MAINPID=${process.pid}`, 'READY=1');
   // Armed only while a boot, deploy or stop is under way: an idle daemon sets no timer for it.
   let extension: NodeJS.Timeout | null = null;
   const busy = () => {
@@ -56,9 +68,10 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
     if (extension) clearTimeout(extension);
     extension = null;
   };
-  busy();
+  if (!tookOver) busy();
   const watchdogUsec = Number(env.WATCHDOG_USEC);
-  const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
+  // systemd named the main process it started; a daemon that took over is the main process now.
+  const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid || tookOver;
   const watchdog = watchdogUsec > 0 && forUs
     ? setInterval(() => { if (masterAnswering()) notify('WATCHDOG=1'); }, Math.max(1, Math.floor(watchdogUsec / 2000)))
     : null;
@@ -85,11 +98,18 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
       notify('STOPPING=1');
     }),
   ];
-  return () => {
+  const close = () => {
     for (const off of offs) off();
     if (watchdog) clearInterval(watchdog);
     idle();
     socket.close();
+  };
+  return {
+    handOver(pid) {
+      notify(`MAINPID=${pid}`);
+      close();
+    },
+    close,
   };
 }
 

@@ -192,6 +192,10 @@ naughtCommand('rollback')
     outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : Number(o.to) });
   });
 
+naughtCommand('upgrade')
+  .argument('[ipc-file]', '', 'naught.ipc')
+  .action((ipcFile: string) => { outcome = commands.upgrade(io, ipcFile); });
+
 naughtCommand('deploy-abort')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string) => { outcome = commands.deployAbort(io, ipcFile); });

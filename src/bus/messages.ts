@@ -13,10 +13,10 @@ export const POOL_EVENTS = [
 export type PoolEventName = (typeof POOL_EVENTS)[number];
 
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
-export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended'] as const;
+export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended', 'upgrade.progress', 'upgrade.ended'] as const;
 
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
-export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback'] as const;
+export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback', 'cmd.upgrade'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
@@ -123,6 +123,25 @@ export interface Catalogue {
   'cmd.rollback': Request & { to: number | null };
   /** `status --json`, `status --workers`, metrics: the whole state, answered by status.report. */
   'cmd.inspect': Request;
+  /** `naught upgrade`: replace this daemon and its master with the naught whose daemon is daemonEntry (the CLI's own), keeping the sockets. */
+  'cmd.upgrade': Request & { daemonEntry: string };
+  /**
+   * Old daemon → the new daemon it spawned, on fd 3: run this configuration and release,
+   * serving on the descriptors passed after fd 3 and the IPC channel; the control socket is
+   * accepted on only once the old daemon says upgrade.handed-over.
+   */
+  'cmd.take-over': {
+    config: DaemonConfig; release: ServerConfig; generation: number | null; foreground: boolean; fromPid: number;
+    fds: { control: number; listeners: number[]; listenerNames: string[]; health: number | null };
+  };
+  /** New daemon → old: its workers are online; it can take the control socket. */
+  'upgrade.ready': { pid: number; version: string };
+  /** Old daemon → new: it no longer answers; the control socket, pid file, plugins and systemd are the new daemon's. */
+  'upgrade.handed-over': { fromPid: number };
+  /** What an upgrade is doing, for its asker: the two pools' events told as one deploy (new counts as new_online), or a line. */
+  'upgrade.progress': Request & { event: PoolEvent | null; line: string | null };
+  /** The upgrade is over: done (the old daemon exits next), failed (the old one runs on) or refused. */
+  'upgrade.ended': Request & { outcome: 'done' | 'failed' | 'refused'; from: string; to: string | null; reason: string | null };
   /** `naught logs`: the last `lines` lines of the workers' output, then, if `follow`, the rest as it comes. */
   'cmd.logs': Request & { lines: number; streams: WorkerStreamName[]; follow: boolean };
 
@@ -270,7 +289,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED';
+  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED' | 'UPGRADE';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];
@@ -293,7 +312,8 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
   'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
   'worker.hung': true, 'worker.over-memory': true, 'worker.replacing': true,
-  'cmd.history': true, 'cmd.rollback': true, 'history.list': true, 'rollback.refused': true, 'probation.ended': true,
+  'cmd.history': true, 'cmd.rollback': true, 'cmd.upgrade': true, 'cmd.take-over': true, 'upgrade.ready': true,
+  'upgrade.handed-over': true, 'upgrade.progress': true, 'upgrade.ended': true, 'history.list': true, 'rollback.refused': true, 'probation.ended': true,
 };
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.keys(KNOWN_TYPES));
 
@@ -307,6 +327,7 @@ type EnvMasker = (env: Record<string, string>) => Record<string, string>;
 const ENVIRONMENT_FIELDS: { [T in MessageType]?: (msg: MessageOf<T>, mask: EnvMasker) => MessageOf<T> } = {
   'cmd.start': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
   'cmd.boot': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) } }),
+  'cmd.take-over': (msg, mask) => ({ ...msg, config: { ...msg.config, env: mask(msg.config.env) }, release: { ...msg.release, env: mask(msg.release.env) } }),
   'cmd.deploy': (msg, mask) => (msg.env === null ? msg : { ...msg, env: mask(msg.env) }),
   'history.list': (msg, mask) => ({ ...msg, generations: msg.generations.map((generation) => ({ ...generation, env: mask(generation.env) })) }),
 };

@@ -42,8 +42,10 @@ export function createBootProgress(io: Io, total: number, tty: boolean, now: () 
   };
 }
 
-/** `deploy` and `stop` on a terminal: the phase, the new workers online, the old ones draining, the seconds. */
-export function createPoolProgress(io: Io, tty: boolean, command: 'deploy' | 'stop'): { io: Io; saw(event: PoolEvent): void; finish(): void } {
+type PoolCommand = 'deploy' | 'stop' | 'upgrade';
+
+/** `deploy`, `upgrade` and `stop` on a terminal: the phase, the new workers online, the old ones draining, the seconds. */
+export function createPoolProgress(io: Io, tty: boolean, command: PoolCommand): { io: Io; saw(event: PoolEvent): void; finish(): void } {
   let last: PoolEvent | null = null;
   const live = createLiveLine(io, tty, (elapsedMs) => `${describe(command, last)}, ${Math.floor(elapsedMs / 1000)} s`);
   return {
@@ -56,10 +58,10 @@ export function createPoolProgress(io: Io, tty: boolean, command: 'deploy' | 'st
   };
 }
 
-function describe(command: 'deploy' | 'stop', event: PoolEvent | null): string {
+function describe(command: PoolCommand, event: PoolEvent | null): string {
   if (!event) return `${command}: asking the daemon`;
   const { booting, new_online: newOnline, dying, online } = event.count;
   if (command === 'stop' || event.waitingFor === 'shutdown') return `stopping: ${dying} draining, ${online} online`;
-  if (event.waitingFor === 'old') return `deploy: retiring the old workers, new online ${online}, old draining ${dying}`;
-  return `deploy: booting the new workers, new online ${newOnline}/${booting + newOnline}, old draining ${dying}`;
+  if (event.waitingFor === 'old') return `${command}: retiring the old workers, new online ${online}, old draining ${dying}`;
+  return `${command}: booting the new workers, new online ${newOnline}/${booting + newOnline}, old draining ${dying}`;
 }

@@ -137,6 +137,15 @@ export const HELP = {
     "    deploy's events and `done`, like deploy; a generation whose release\n" +
     "    is gone is refused, and rollback exits 1.\n" +
     "    Uses `naught.ipc` by default.",
+  upgrade: "naught upgrade [ipc-file]\n\n" +
+    "    Replaces the running daemon and master with the naught this command\n" +
+    "    belongs to, with no request lost: the new daemon takes over the\n" +
+    "    control socket, the listening sockets and the state, boots a full set\n" +
+    "    of workers, and then the old workers drain and the old daemon exits.\n" +
+    "    Needs sockets naught holds (start --listen, or systemd socket\n" +
+    "    activation). If the new daemon fails to boot, the old one runs on\n" +
+    "    and upgrade exits 1.\n" +
+    "    Uses `naught.ipc` by default.",
   ps: "naught ps [ipc-file]\n\n" +
     "    One row per worker: slot, pid, state, uptime, restarts, memory,\n" +
     "    CPU and event-loop lag. The same as `naught status --workers`.\n" +

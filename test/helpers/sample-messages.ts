@@ -66,6 +66,16 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'probation.ended': { type: 'probation.ended', requestId: 'r5', generation: 4, outcome: 'failed', reason: 'worker 1 crashed 14.2 s after the deploy' },
   'cmd.rollback': { type: 'cmd.rollback', requestId: 'r12', to: null },
   'rollback.refused': { type: 'rollback.refused', requestId: 'r12', reason: 'no earlier generation to roll back to' },
+  'cmd.upgrade': { type: 'cmd.upgrade', requestId: 'r13', daemonEntry: '/opt/naught-2.1/dist/bin/daemon.js' },
+  'cmd.take-over': {
+    type: 'cmd.take-over', release: server, generation: 3, foreground: false, fromPid: 4100,
+    config: { ...server, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', log: 'naught.log', stdout: 'stdout.log', stderr: 'stderr.log', maxLogSize: 10485760, maxLogFiles: 0, trace: null, plugins: [], health: '127.0.0.1:9000', listen: ['http=127.0.0.1:8080'] },
+    fds: { control: 5, listeners: [6], listenerNames: ['http'], health: 7 },
+  },
+  'upgrade.ready': { type: 'upgrade.ready', pid: 4300, version: '2.1.0' },
+  'upgrade.handed-over': { type: 'upgrade.handed-over', fromPid: 4100 },
+  'upgrade.progress': { type: 'upgrade.progress', requestId: 'r13', event: { event: 'NewOnline', waitingFor: 'new', count: counts }, line: null },
+  'upgrade.ended': { type: 'upgrade.ended', requestId: 'r13', outcome: 'done', from: '2.0.0', to: '2.1.0', reason: null },
   'log.rotated': { type: 'log.rotated', stream: 'stdout', archive: '/srv/stdout-1700000000000.log.gz' },
   'notice': { type: 'notice', code: 'MASTER_DIED', message: 'the master process died' },
 };
