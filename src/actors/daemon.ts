@@ -97,9 +97,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     throw new DaemonStartError(error.message, { cause: error });
   });
   const masterAnswering = () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs;
-  const health = config.health === null ? null : await createHealthActor({
-    bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health,
-  }).catch(async (error: Error) => {
+  const health = config.health === null ? null : createHealthActor({ bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health });
+  // Taking over, the health socket is served once handed over: until then the old daemon answers, with the workers it has.
+  if (!takeOver) await health?.serve().catch(async (error: Error) => {
     await tracer?.close();
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
@@ -227,6 +227,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     await writePidFile(config.pidFile);
     plugins = startPlugins();
     notify = startNotify(true);
+    await health?.serve();
   }
 
   function acceptClient(socket: net.Socket): void {
@@ -349,7 +350,8 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     bus.publish({ type: 'pool.event', ...shutdown });
     for (const off of offs) off();
     stopStatusReport();
-    await health?.close();
+    // A server closed unlinks its unix socket path, which the new daemon serves on after `naught upgrade`.
+    if (ownsControl) await health?.close();
     notify?.close();
     stopUpgrade();
     generations.close();

@@ -14,14 +14,16 @@ import type { HealthAddress } from '../cli/addresses.js';
 export interface Health {
   /** The listening server: `naught upgrade` passes its descriptor on, and hands on what it accepts. */
   server: net.Server;
+  /** Starts answering; until then it only follows the bus. */
+  serve(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createHealthActor(deps: {
+export function createHealthActor(deps: {
   bus: Bus; address: HealthAddress; masterAnswering: () => boolean;
   /** A listening socket an upgrading daemon passed on: served as is. */
   fd?: number | null;
-}): Promise<Health> {
+}): Health {
   const { bus, address, masterAnswering } = deps;
   let counts: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
   let stopping = false;
@@ -65,9 +67,9 @@ export async function createHealthActor(deps: {
   // A probe's keep-alive connection must not hold a stop up.
   server.keepAliveTimeout = 2_000;
 
-  await listen(server, address, deps.fd ?? null);
   return {
     server,
+    serve: () => listen(server, address, deps.fd ?? null),
     close() {
       for (const off of offs) off();
       server.closeAllConnections();

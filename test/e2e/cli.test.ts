@@ -17,7 +17,7 @@ function lessOurAdditions(text: string): string {
   const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers', '--worker-timeout', '--max-worker-memory', '--health', '--listen'];
   const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {8}--(?:probation|batch-size) /.test(line));
   // Each command's block in the usage is "\n" + its help + "\n\n".
-  return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|history|rollback|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
+  return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|history|rollback|upgrade|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
 }
 
 t.test("help: naught 1.6's texts, word for word, for every command (ours adds only its new options and commands)", async (t) => {
