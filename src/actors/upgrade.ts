@@ -128,7 +128,7 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
     });
     void askerGone(requestId).then(() => {
       if (handedOver || running !== requestId) return;
-      say('Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped.');
+      say('Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped (its workers get 5 s to drain).');
       child.kill('SIGTERM');
     });
   }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { descendants, freePort, isAlive, masterOf, Sandbox, waitFor, type Run } from '../helpers/naught.js';
 import { startLoad } from '../helpers/load.js';
@@ -162,6 +162,32 @@ t.test('a new naught whose master dies before its workers are online: exit 1, th
   const next = build(t, NEXT);
   t.equal((await naughtOf(box, next, ['upgrade'])).code, 0);
   t.equal((await box.naught(['status'])).stdout, 'workers online: 2\n');
+});
+
+t.test('Ctrl+C on upgrade before the hand-over stops the new daemon; the old one serves on', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  const next = build(t, NEXT);
+  t.equal((await box.naught(['start', '--worker-count', '2', '--listen', `http=127.0.0.1:${port}`, fixture('helper/activated.mjs')], { BOOT_MS: '3000' })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  const old = pidsOf(box);
+  const upgrade = spawn(process.execPath, [next, 'upgrade'], { cwd: box.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  box.track(upgrade.pid!);
+  let stderr = '';
+  upgrade.stderr.on('data', (d: Buffer) => { stderr += d; });
+  await waitFor('the new workers spawned', () => stderr.includes('SpawnNew. booting: 2, online: 2'));
+  const newPid = Number(/\(pid (\d+)\), which boots/.exec(stderr)?.[1]);
+  const newAll = [newPid, ...descendants(newPid)];
+  t.equal(newAll.length, 4, 'the new daemon, its master and 2 booting workers');
+  upgrade.kill('SIGINT');
+  await waitFor('the new daemon and its workers gone', () => newAll.every((pid) => !isAlive(pid))).catch((error: Error) => {
+    t.comment(newAll.filter(isAlive).map((pid) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).join('\n'), fs.readFileSync(box.path('naught.log'), 'utf8'));
+    throw error;
+  });
+  t.same(pidsOf(box), old, 'the same daemon, master and workers');
+  t.match(fs.readFileSync(box.path('naught.log'), 'utf8'), 'Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped (its workers get 5 s to drain).\n');
+  t.same((await box.naught(['status'])).stdout, 'workers online: 2\n');
+  t.match(await (await fetch(`http://127.0.0.1:${port}/`)).json(), { worker: /^[01]$/ });
 });
 
 interface Datagrams { bind(path: string): void; on(event: 'message', handler: (message: Buffer) => void): void; close(): void }
