@@ -214,6 +214,7 @@ t.test('under systemd (foreground, NOTIFY_SOCKET): the old daemon names the new 
   t.equal(await exited, 0, 'the old foreground daemon exits 0 once its workers are gone');
   const newPid = box.daemonPid()!;
   t.not(newPid, naught.pid);
+  await waitFor('the new daemon ready', () => received.includes(`MAINPID=${newPid}\nREADY=1`));
   const count = received.filter((m) => m === 'WATCHDOG=1').length;
   await waitFor('the new daemon feeds the watchdog', () => received.filter((m) => m === 'WATCHDOG=1').length > count + 2);
   const served = await load.stop();
