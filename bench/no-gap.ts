@@ -160,7 +160,7 @@ const rows = scenarios.map(({ name }) => {
 });
 printTable(headers, rows);
 const info = machine();
-const reasons = Object.fromEntries(scenarios.map(({ name }) => [name, [...new Set(results[name]!.flatMap((r) => [...r.keepAlive.failures, ...r.fresh.failures].map((f) => f.reason)))]]));
+const reasons = Object.fromEntries(scenarios.map(({ name }) => [name, [...new Set(results[name]!.flatMap((r) => [...r.keepAlive.failures, ...r.fresh.failures].map((f) => f.reason.replace(/127\.0\.0\.1:\d+/, 'the port'))))]]));
 writeResult(path.join(ROOT, 'bench/results/no-gap.json'), {
   machine: info, runs: RUNS,
   results: Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, runs.map((r) => ({
