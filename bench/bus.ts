@@ -132,5 +132,8 @@ printTable(['channel', 'one-way msgs/s', 'min-max', 'req+reply msgs/s', 'p50 ms'
   row('node process.send (JSON IPC)', nodeIpc),
 ]);
 console.log(`\none-way ratio ${(bus.msgsPerSec / nodeIpc.msgsPerSec).toFixed(2)}x, request+reply ratio ${(bus.requestReplyMsgsPerSec / nodeIpc.requestReplyMsgsPerSec).toFixed(2)}x`);
+const oneWayMet = bus.msgsPerSec / nodeIpc.msgsPerSec >= 5;
+const p99Met = bus.p99Ms <= nodeIpc.p99Ms;
+console.log(`targets: one-way ≥ 5x Node IPC: ${(bus.msgsPerSec / nodeIpc.msgsPerSec).toFixed(2)}x, ${oneWayMet ? 'met' : 'missed'}; round-trip p99 ≤ Node IPC's: ${bus.p99Ms} ms against ${nodeIpc.p99Ms} ms, ${p99Met ? 'met' : 'missed'}`);
 console.log(`medians of ${RUNS} runs; one-way: ${THROUGHPUT_MESSAGES} messages, ${WINDOW} per event-loop turn; request+reply: ${WINDOW} in flight; latency: ${ROUND_TRIPS} sequential round trips`);
 writeResult('bench/results/bus.json', { machine: machine(), date: new Date().toISOString(), bus, nodeIpc, ratio: bus.msgsPerSec / nodeIpc.msgsPerSec });

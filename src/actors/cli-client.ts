@@ -1,7 +1,6 @@
 // The CLI's end of the bus: connects to the daemon, sends one command, hands each message
 // it gets back to the command's renderer until the renderer returns an exit status.
 import net from 'node:net';
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { createBus, type Bus } from '../bus/bus.js';
 import { createLink, type Link } from '../bus/link.js';
@@ -24,7 +23,9 @@ export interface CliClient {
   outcome: Promise<number>;
 }
 
-export const newRequestId = (): string => randomUUID();
+let requests = 0;
+/** Unique among the daemon's requests: the pid and start time of this process, and a count (no node:crypto to load for it). */
+export const newRequestId = (): string => `${process.pid}-${Math.round(performance.timeOrigin).toString(36)}-${++requests}`;
 
 export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonGone: () => number): CliClient {
   const bus = createBus(`cli:${process.pid}`);

@@ -1,288 +1,30 @@
 #!/usr/bin/env node
-// The naught command line: parse with commander, dispatch, map the outcome to an exit code.
-// Options come before the script or ipc-file; everything after the script is the server's.
-import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { packageVersion } from '../version.js';
-import * as commands from '../cli/commands.js';
-import { HELP, isCommandName, usage, type CommandName } from '../cli/help.js';
-import { pluginSpec, PluginSpecError } from '../cli/plugin-spec.js';
-import { TraceUsageError, timeBound, typeGlob } from '../cli/trace.js';
-import { availableCpus } from '../cli/cpus.js';
-import { healthAddress, listenSpec } from '../cli/addresses.js';
-
-const io: commands.Io = {
-  out: (text) => { process.stdout.write(text); },
-  err: (text) => { process.stderr.write(text); },
+// The naught command line's entry point. `version` and a plain `status`, which scripts and
+// people run most, load only what they need: for them, loading modules is most of the
+// time. Every other command loads commander and all the commands (../cli/main.ts).
+const io = {
+  out: (text: string) => { process.stdout.write(text); },
+  err: (text: string) => { process.stderr.write(text); },
 };
-const cwd = process.cwd();
-const resolve = (p: string) => path.resolve(cwd, p);
 
-/** An option value naught would not accept: the command's help on stderr, exit 1. */
-class BadUsage extends Error {}
-
-function workerCount(value: string, allowZero: boolean): number {
-  const count = value === 'auto' ? availableCpus() : Number.parseInt(value, 10);
-  if (Number.isNaN(count) || count < 0 || (!allowZero && count === 0)) throw new BadUsage(value);
-  return count;
-}
-
-/** Seconds as naught read them (fractions allowed, anything else means none), in ms. */
-function timeoutMs(value: string): number | null {
-  const seconds = Number.parseFloat(value);
-  return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
-}
-
-function batchSize(value: string): number | null {
-  if (value === 'none') return null;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new BadUsage(value);
-  return Number(value);
-}
-
-function probationMs(value: string): number | null {
-  if (value === 'none') return null;
-  const ms = timeoutMs(value);
-  if (ms === null || ms <= 0) throw new BadUsage(value);
-  return ms;
-}
-
-/** `512M`, `1G`, `300000K` or bytes, as PM2's max_memory_restart reads them. */
-function memorySize(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(value);
-  if (!match) throw new BadUsage(value);
-  const bytes = Math.round(Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()));
-  if (bytes <= 0) throw new BadUsage(value);
-  return bytes;
-}
-
-let outcome: Promise<number> | number = 0;
-
-const program = new Command('naught')
-  .enablePositionalOptions()
-  .helpCommand(false)
-  .helpOption(false)
-  .exitOverride()
-  .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} });
-
-function naughtCommand(name: CommandName): Command {
-  return program.command(name).helpOption(false).exitOverride().allowExcessArguments(false)
-    .configureOutput({ writeOut: io.out, writeErr: () => {}, outputError: () => {} });
-}
-
-naughtCommand('start')
-  .option('--worker-count <n>', '', '1')
-  .option('--ipc-file <path>', '', 'naught.ipc')
-  .option('--pid-file <path>', '', 'naught.pid')
-  .option('--log <path>', '', 'naught.log')
-  .option('--stdout <path>', '', 'stdout.log')
-  .option('--stderr <path>', '', 'stderr.log')
-  .option('--max-log-size <bytes>', '', '10485760')
-  .option('--max-log-files <n>', '', '0')
-  .option('--cwd <dir>', '', cwd)
-  .option('--daemon-mode <bool>', '', 'true')
-  .option('--remove-old-ipc <bool>', '', 'false')
-  .option('--node-args <args>', '', '')
-  .option('--timeout <seconds>', '', 'none')
-  .option('--drain <mode>', '', 'auto')
-  .option('--drain-recent-ms <ms>', '', '1000')
-  .option('--worker-timeout <seconds>', '', 'none')
-  .option('--max-worker-memory <size>', '', 'none')
-  .option('--health <address>', '', 'none')
-  .option('--listen <address>', '', (value: string, all: string[]) => [...all, value], [] as string[])
-  .option('--trace <file>')
-  .option('--plugin <module>', '', (value: string, all: string[]) => [...all, value], [] as string[])
-  .argument('<script>')
-  .argument('[script-options...]')
-  .passThroughOptions()
-  .action((script: string, args: string[], o: Record<string, string> & { plugin: string[]; listen: string[] }) => {
-    let plugins;
-    try {
-      plugins = o.plugin.map((argument) => pluginSpec(argument, cwd));
-    } catch (error) {
-      if (!(error instanceof PluginSpecError)) throw error;
-      io.err(`unable to start daemon: ${error.message}\n`);
-      outcome = 1;
-      return;
-    }
-    const maxLogSize = Number.parseInt(o.maxLogSize!, 10);
-    const maxLogFiles = Number.parseInt(o.maxLogFiles!, 10);
-    if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
-    if (Number.isNaN(maxLogFiles) || maxLogFiles < 0) throw new BadUsage(o.maxLogFiles);
-    if (o.drain !== 'auto' && o.drain !== 'off') throw new BadUsage(o.drain!);
-    const drainRecentMs = Number(o.drainRecentMs);
-    if (!/^\d+$/.test(o.drainRecentMs!) || !Number.isSafeInteger(drainRecentMs)) throw new BadUsage(o.drainRecentMs!);
-    const logPath = (p: string) => (p === '-' ? p : resolve(p));
-    const workerTimeoutMs = o.workerTimeout === 'none' ? null : timeoutMs(o.workerTimeout!);
-    if (workerTimeoutMs !== null && workerTimeoutMs < 1000) throw new BadUsage(o.workerTimeout!);
-    if (o.workerTimeout !== 'none' && workerTimeoutMs === null) throw new BadUsage(o.workerTimeout!);
-    const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : memorySize(o.maxWorkerMemory!);
-    if (o.health !== 'none' && healthAddress(o.health!) === null) throw new BadUsage(o.health!);
-    for (const [i, value] of o.listen.entries()) if (listenSpec(value, i) === null) throw new BadUsage(value);
-    const listen = o.listen.map((value) => value.replace(/(^|=)unix:(.*)$/, (_, head: string, where: string) => `${head}unix:${resolve(where)}`));
-    const health = o.health === 'none' ? null : o.health!.startsWith('unix:') ? `unix:${resolve(o.health!.slice(5))}` : o.health!;
-    outcome = commands.start(io, {
-      ipcFileAsGiven: o.ipcFile!,
-      daemonMode: o.daemonMode === 'true',
-      removeOldIpc: o.removeOldIpc === 'true',
-      config: {
-        script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
-        cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
-        ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
-        log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
-        trace: o.trace === undefined ? null : resolve(o.trace), plugins, health, listen,
-      },
-    });
-  });
-
-naughtCommand('stop')
-  .option('--timeout <seconds>', '', 'none')
-  .option('--pid-file <path>', '', 'naught.pid')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.stop(io, ipcFile, timeoutMs(o.timeout!));
-  });
-
-/** Colour on a terminal only, and never with NO_COLOR set (no-color.org). */
-const colour = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
-
-naughtCommand('status')
-  .option('--json')
-  .option('--workers')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: { json?: true; workers?: true }) => {
-    if (o.json) outcome = commands.inspect(io, ipcFile, 'json', false);
-    else if (o.workers) outcome = commands.inspect(io, ipcFile, 'table', colour());
-    else outcome = commands.status(io, ipcFile);
-  });
-
-naughtCommand('ps')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.inspect(io, ipcFile, 'table', colour()); });
-
-naughtCommand('deploy')
-  .option('--worker-count <n>', '', '0')
-  .option('--override-env <bool>', '', 'true')
-  .option('--timeout <seconds>', '', 'none')
-  .option('--probation <seconds>', '', 'none')
-  .option('--batch-size <n>', '', 'none')
-  .option('--cwd <dir>', '', cwd)
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.deploy(io, ipcFile, {
-      workerCount: workerCount(o.workerCount!, true),
-      env: o.overrideEnv === 'true' ? definedEnv() : null,
-      cwd: resolve(o.cwd!),
-      timeoutMs: timeoutMs(o.timeout!),
-      probationMs: probationMs(o.probation!),
-      batchSize: batchSize(o.batchSize!),
-    });
-  });
-
-naughtCommand('history')
-  .option('--json')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: { json?: true }) => { outcome = commands.history(io, ipcFile, o.json === true); });
-
-naughtCommand('rollback')
-  .option('--to <generation>')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: { to?: string }) => {
-    if (o.to !== undefined && !/^\d+$/.test(o.to)) throw new BadUsage(o.to);
-    outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : Number(o.to) });
-  });
-
-naughtCommand('upgrade')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.upgrade(io, ipcFile); });
-
-naughtCommand('deploy-abort')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.deployAbort(io, ipcFile); });
-
-naughtCommand('reopen-logs')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.reopenLogs(io, ipcFile); });
-
-naughtCommand('trace')
-  .option('--json')
-  .option('--type <glob>')
-  .option('--since <time>')
-  .option('--until <time>')
-  .option('--follow')
-  .argument('[file]')
-  .action((file: string | undefined, o: { json?: true; type?: string; since?: string; until?: string; follow?: true }) => {
-    let filter;
-    try {
-      filter = {
-        types: o.type === undefined ? null : typeGlob(o.type),
-        since: o.since === undefined ? null : timeBound('--since', o.since),
-        until: o.until === undefined ? null : timeBound('--until', o.until),
-      };
-    } catch (error) {
-      if (!(error instanceof TraceUsageError)) throw error;
-      io.err(`naught trace: ${error.message}\n`);
-      outcome = 1;
-      return;
-    }
-    const out = { json: o.json === true, write: io.out };
-    if (o.follow) outcome = commands.followTrace(io, out, file ?? 'naught.ipc', filter);
-    else if (file === undefined) throw new BadUsage('a trace file');
-    else outcome = commands.printTraceFile(io, out, resolve(file), filter);
-  });
-
-naughtCommand('logs')
-  .option('-n, --lines <n>', '', '50')
-  .option('-f, --follow')
-  .option('--stdout')
-  .option('--stderr')
-  .option('--stdout-file <path>', '', 'stdout.log')
-  .option('--stderr-file <path>', '', 'stderr.log')
-  .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: { lines: string; follow?: true; stdout?: true; stderr?: true; stdoutFile: string; stderrFile: string }) => {
-    if (!/^\d+$/.test(o.lines)) throw new BadUsage(o.lines);
-    const only = (['stdout', 'stderr'] as const).filter((stream) => o[stream]);
-    outcome = commands.logs(io, ipcFile, {
-      lines: Number.parseInt(o.lines, 10),
-      streams: only.length === 1 ? only : ['stdout', 'stderr'],
-      follow: o.follow === true,
-      files: { stdout: resolve(o.stdoutFile), stderr: resolve(o.stderrFile) },
-    });
-  });
-
-naughtCommand('version').action(() => { io.out(packageVersion() + '\n'); });
-
-naughtCommand('help')
-  .argument('[cmd]')
-  .action((cmd?: string) => {
-    if (cmd !== undefined && isCommandName(cmd)) return void io.out(HELP[cmd] + '\n');
-    io.err(usage());
-    outcome = cmd === undefined ? 0 : 1;
-  });
-
-function definedEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
-
-async function main(argv: string[]): Promise<number> {
-  const name = argv[0];
-  if (name === undefined || !isCommandName(name)) {
-    io.err(usage());
-    return 1;
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === 'version' && rest.length === 0) {
+    const { packageVersion } = await import('../version.js');
+    io.out(packageVersion() + '\n');
+    return 0;
   }
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return await outcome;
-  } catch (error) {
-    if (!(error instanceof CommanderError) && !(error instanceof BadUsage)) throw error;
-    io.err(HELP[name] + '\n');
-    return 1;
+  if (name === 'status' && rest.length <= 1 && !rest.some((arg) => arg.startsWith('-'))) {
+    const { status } = await import('../cli/talk.js');
+    return status(io, rest[0] ?? 'naught.ipc');
   }
+  const { main } = await import('../cli/main.js');
+  return main(argv);
 }
 
 // A reader that went away (`naught logs -f | head`) ends us quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0); });
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await run(process.argv.slice(2));
 // Output to a socket or a slow pipe may still be queued: exit only once it is written.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
 // Only here does the process end: the daemon and its master live on without us.

@@ -1,6 +1,6 @@
 // The message catalogue: the one place a message shape is defined. Every message is
 // plain data that msgpack can carry. A message is `{ type, ...payload }`.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 /** naught 1.6's event names, in its printed form `<Event>. booting: …`. */
 export const POOL_EVENTS = [
@@ -333,10 +333,17 @@ const ENVIRONMENT_FIELDS: { [T in MessageType]?: (msg: MessageOf<T>, mask: EnvMa
 };
 
 // Per process: a hash seen in one daemon's trace cannot be compared with a guess offline.
-const maskKey = randomBytes(32);
-const maskEnv: EnvMasker = (env) => Object.fromEntries(Object.entries(env).map(([name, value]) => [
-  name, `‹set:${createHmac('sha256', maskKey).update(name).update('\0').update(String(value)).digest('hex').slice(0, 8)}›`,
-]));
+// node:crypto is loaded on the first mask: the CLI, which never masks, starts without it.
+let hmac: ((name: string, value: string) => string) | null = null;
+function keyedHash(name: string, value: string): string {
+  if (!hmac) {
+    const { createHmac, randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    const maskKey = randomBytes(32);
+    hmac = (n, v) => createHmac('sha256', maskKey).update(n).update('\0').update(v).digest('hex').slice(0, 8);
+  }
+  return hmac(name, value);
+}
+const maskEnv: EnvMasker = (env) => Object.fromEntries(Object.entries(env).map(([name, value]) => [name, `‹set:${keyedHash(name, String(value))}›`]));
 
 /** The message as everyone but the master may see it: environment values masked. */
 export function withoutSecrets<M extends Message>(msg: M): M {

@@ -2,7 +2,7 @@
 // under them one live line (`booting 1/2, 4 s`), and once, after 10 s with a worker still
 // booting, a hint at the usual cause.
 import type { PoolEvent } from '../bus/messages.js';
-import type { Io } from './commands.js';
+import type { Io } from './talk.js';
 import { createLiveLine } from './live-line.js';
 
 export const BOOT_HINT_AFTER_MS = 10_000;

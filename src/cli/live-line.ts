@@ -1,7 +1,7 @@
 // One line at the bottom of a terminal, redrawn in place every second and erased at the
 // end, under the lines a command prints as ever. Without a terminal it writes nothing:
 // scripts get naught 1.6's bytes.
-import type { Io } from './commands.js';
+import type { Io } from './talk.js';
 
 export interface LiveLine {
   /** Writes through this: the live line is lifted out of the way of every line. */
