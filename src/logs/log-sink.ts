@@ -86,8 +86,10 @@ export class LogSink {
   private retryTimer: NodeJS.Timeout | null = null;
   private reopenTries = 0;
   private readonly totals = { bytesWritten: 0, linesWritten: 0, linesDropped: 0, archives: 0 };
-  private readonly stopWatching: () => void;
+  /** The poll of the file on disk, running only while no inotify watch follows it. */
+  private stopPolling: (() => void) | null = null;
   private watcher: fs.FSWatcher | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
 
   /** Opens the file first, so that a bad path fails the caller with its reason. */
   static async open(options: LogSinkOptions): Promise<LogSink> {
@@ -101,9 +103,7 @@ export class LogSink {
     return sink;
   }
 
-  private constructor(private readonly options: LogSinkOptions) {
-    this.stopWatching = everyInterval(options.watchMs ?? 5_000, () => this.checkFileOnDisk());
-  }
+  private constructor(private readonly options: LogSinkOptions) {}
 
   /** Times a broken file was tried again (reopened): what a test can wait on. */
   get reopenAttempts(): number {
@@ -278,11 +278,34 @@ export class LogSink {
     this.watcher = null;
     if (this.state === 'closed') return;
     try {
-      const watcher = fs.watch(this.options.path, { persistent: false }, (event) => { if (event === 'rename') this.checkFileOnDisk(); });
-      watcher.on('error', () => watcher.close()); // the poll still notices
+      // 'rename': moved or deleted. A deleted file this process holds open only changes its
+      // link count, which comes as 'change', as every write does: checked a second later, once.
+      const watcher = fs.watch(this.options.path, { persistent: false }, (event) => (event === 'rename' ? this.checkFileOnDisk() : this.checkSoon()));
+      watcher.on('error', () => {
+        watcher.close();
+        this.polling(true);
+      });
       this.watcher = watcher;
+      this.polling(false);
     } catch {
       // No inotify here, or none left (fs.inotify.max_user_watches): the poll notices, later.
+      this.polling(true);
+    }
+  }
+
+  private checkSoon(): void {
+    this.checkTimer ??= setTimeout(() => {
+      this.checkTimer = null;
+      this.checkFileOnDisk();
+    }, CHECK_AFTER_CHANGE_MS).unref();
+  }
+
+  /** An idle daemon sets no timer for its files where inotify watches them. */
+  private polling(on: boolean): void {
+    if (on && !this.stopPolling) this.stopPolling = everyInterval(this.options.watchMs ?? 5_000, () => this.checkFileOnDisk());
+    if (!on && this.stopPolling) {
+      this.stopPolling();
+      this.stopPolling = null;
     }
   }
 
@@ -392,7 +415,9 @@ export class LogSink {
   }
 
   private stopTimers(): void {
-    this.stopWatching();
+    this.polling(false);
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    this.checkTimer = null;
     this.watcher?.close();
     this.watcher = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -433,6 +458,8 @@ function remainder(parts: Buffer[], skip: number): Buffer[] {
   }
   return rest;
 }
+
+const CHECK_AFTER_CHANGE_MS = 1_000;
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
