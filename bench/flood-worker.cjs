@@ -2,11 +2,13 @@
 // MEGABYTES of numbered lines to stdout as fast as the pipe takes them, then
 // `w<N> done <lines> <ms when the first line was written>`, and then the file
 // w<N>.written: `<bytes written> <ms when the first line was written>`. EXIT_WHEN_DONE=1
-// (the plain-redirect baseline) exits afterwards.
+// (the plain-redirect baseline) exits afterwards. PER_LINE=1: one console.log per line
+// instead of writes of 100 lines.
 var http = require('http');
 var total = Number(process.env.MEGABYTES) * 1024 * 1024;
 var tag = 'w' + process.env.NAUGHT_WORKER;
 var pad = new Array(81).join('x');
+var perLine = process.env.PER_LINE === '1';
 var server = http.createServer(function (req, res) { res.end('ok\n'); });
 server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
   if (process.send) process.send('online');
@@ -15,6 +17,14 @@ server.listen(Number(process.env.PORT || 0), '127.0.0.1', function () {
   var startedAt = Date.now();
   function batch() {
     while (written < total) {
+      if (perLine) {
+        // What most servers do: one console.log per line.
+        var line = tag + ' ' + (i++) + ' ' + pad;
+        written += line.length + 1;
+        console.log(line);
+        if (process.stdout.writableNeedDrain) return process.stdout.once('drain', batch);
+        continue;
+      }
       var chunk = '';
       for (var k = 0; k < 100; k++) chunk += tag + ' ' + (i++) + ' ' + pad + '\n';
       written += chunk.length;
