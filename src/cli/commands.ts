@@ -66,6 +66,11 @@ export interface DeployOptions {
   batchSize: number | null;
 }
 
+/** The CLI's environment, which a deploy gives the new workers (`--override-env true`). */
+export function definedEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
 /** `deploy`, or `rollback` (a deploy of a generation's release, which the daemon may refuse). */
 export function deploy(plainIo: Io, ipcFile: string, options: DeployOptions | { rollbackTo: number | null }): Promise<number> {
   let onSigint: (() => void) | null = null;

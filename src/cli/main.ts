@@ -171,7 +171,7 @@ naughtCommand('deploy')
   .action((ipcFile: string, o: Record<string, string>) => {
     outcome = commands.deploy(io, ipcFile, {
       workerCount: workerCount(o.workerCount!, true),
-      env: o.overrideEnv === 'true' ? definedEnv() : null,
+      env: o.overrideEnv === 'true' ? commands.definedEnv() : null,
       cwd: resolve(o.cwd!),
       timeoutMs: timeoutMs(o.timeout!),
       probationMs: probationMs(o.probation!),
@@ -260,9 +260,6 @@ naughtCommand('help')
     outcome = cmd === undefined ? 0 : 1;
   });
 
-function definedEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
 
 export async function main(argv: string[]): Promise<number> {
   const name = argv[0];
