@@ -109,7 +109,8 @@ const unsupervised = (name: string, command: string): Setup => ({
 });
 const redirect = unsupervised('shell redirect to a file', `exec "${process.execPath}" "${WORKER}" >> stdout.log`);
 /** The floor for any supervisor that relays output through another process (bench/relay-floor.sh): each worker through its own `cat`. */
-const catRelay = unsupervised('through cat to a file (relay floor)', `"${process.execPath}" "${WORKER}" | cat >> stdout.log`);
+// Each to a file of its own, as bench/relay-floor.sh does: cat is not line-aware, so two cats appending to one file would tear lines.
+const catRelay = unsupervised('through cat to a file (relay floor)', `"${process.execPath}" "${WORKER}" | cat >> relay-w$NAUGHT_WORKER.log`);
 
 /** What both workers say they wrote once they are done: all their bytes, and when they began. */
 function markers(dir: string): { bytes: number; firstLineAt: number } | null {
@@ -175,6 +176,7 @@ function everything(dir: string, strict: boolean): string {
     }
   }
   parts.push(fs.existsSync(path.join(dir, 'stdout.log')) ? fs.readFileSync(path.join(dir, 'stdout.log'), 'utf8') : '');
+  for (const relayed of names.filter((n) => /^relay-w\d\.log$/.test(n))) parts.push(fs.readFileSync(path.join(dir, relayed), 'utf8'));
   return parts.join('');
 }
 

@@ -75,7 +75,7 @@ const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'naught-bench-rfs-'));
 console.error(`installing rotating-file-stream into ${folder}`);
 await promisify(execFile)('npm', ['install', '--no-audit', '--no-fund', '--prefix', folder, 'rotating-file-stream@3'], { timeout: 300_000 });
 const rfsRequire = createRequire(path.join(folder, 'package.json'));
-const version = (rfsRequire('rotating-file-stream/package.json') as { version: string }).version;
+const version = (JSON.parse(fs.readFileSync(path.join(folder, 'node_modules/rotating-file-stream/package.json'), 'utf8')) as { version: string }).version;
 const { createStream } = rfsRequire('rotating-file-stream') as { createStream: CreateStream };
 const setups = [
   { name: "naught's log sink (today)", run: ours },
