@@ -12,6 +12,8 @@ const online = (worker) => new Promise((resolve) => worker.on('message', (m) => 
 const forkAll = () => Array.from({ length: Number(count) }, () => cluster.fork());
 const retire = (workers) => Promise.all(workers.map((worker) => new Promise((resolve) => {
   worker.once('exit', resolve);
+  // A worker may exit on 'shutdown' before the disconnect reaches it.
+  worker.on('error', () => {});
   worker.send('shutdown');
   worker.disconnect();
 })));
