@@ -113,6 +113,8 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
         if (event === 'Shutdown') {
           const online = newCounts.online + newCounts.new_online;
           bus.publish({ type: 'upgrade.progress', requestId, event: { event: 'Ready', waitingFor: null, count: { booting: 0, online, dying: 0, new_online: 0 } }, line: null });
+          // For naught.log, after this daemon's own Shutdown line: the server did not stop.
+          bus.publish({ type: 'notice', code: 'UPGRADE', message: `Upgraded: naught ${from} (pid ${process.pid}) exits; naught ${to} (pid ${child.pid}) runs the workers.` });
           end(requestId, 'done', to, null);
         } else {
           tell(event, 'old');

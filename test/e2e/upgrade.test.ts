@@ -115,6 +115,7 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   t.match(await (await fetch(`http://127.0.0.1:${port}/`)).json(), { worker: /^[01]$/ });
   const log = fs.readFileSync(box.path('naught.log'), 'utf8');
   t.match(log, `Upgrading: naught ${NEXT} (pid ${now.daemon}) answers on the control socket now; the old workers drain.\n`, 'naught.log tells it');
+  t.match(log, `Shutdown. booting: 0, online: 0, dying: 0, new_online: 0\nUpgraded: naught ${VERSION} (pid ${old.daemon}) exits; naught ${NEXT} (pid ${now.daemon}) runs the workers.\n`, "the old daemon's Shutdown is followed by what it means");
 
   // The new daemon runs as the old did: deploys, and a stop that removes its files.
   t.equal((await naughtOf(box, next, ['deploy'])).code, 0);
