@@ -6,7 +6,6 @@
 // Replies (pool.reply) go only to the client that asked; everything else reaches every
 // client that asked for its type.
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +24,6 @@ import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor, type PluginSupervisor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
-import { createHealthActor } from './health.js';
 import { healthAddress, listenSpec } from '../cli/addresses.js';
 import { createSystemdNotifyActor, type SystemdNotify } from './systemd-notify.js';
 import { createUpgradeActor } from './upgrade.js';
@@ -98,7 +96,9 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     throw new DaemonStartError(error.message, { cause: error });
   });
   const masterAnswering = () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs;
-  const health = config.health === null ? null : createHealthActor({ bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health });
+  // Loaded only with --health: node:http is memory a daemon without it need not hold.
+  const health = config.health === null ? null
+    : (await import('./health.js')).createHealthActor({ bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health });
   // Taking over, the health socket is served once handed over: until then the old daemon answers, with the workers it has.
   if (!takeOver) await health?.serve().catch(async (error: Error) => {
     await tracer?.close();
@@ -395,7 +395,7 @@ const descriptorOf = (server: net.Server): number => (server as unknown as { _ha
 function passConnections(server: net.Server, to: 'control' | 'health', newDaemon: ChildProcess): void {
   (server as net.Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
   server.removeAllListeners('connection');
-  if (server instanceof http.Server) server.closeIdleConnections();
+  if ('closeIdleConnections' in server) (server as net.Server & { closeIdleConnections(): void }).closeIdleConnections();
   server.on('connection', (socket: net.Socket) => {
     newDaemon.send({ naught: 'connection', to }, socket, undefined, (error) => { if (error) socket.destroy(); });
   });
