@@ -5,13 +5,12 @@
 // table, writes bench/results/batch.json and its BENCHMARKS.md section.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { children, masterOf, rss } from './lib/proc.js';
+import { children, freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -24,14 +23,6 @@ const setups = [
   { name: '--batch-size 1', args: ['--batch-size', '1'] },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Peak { workers: number; rssMiB: number; deployMs: number }
 
@@ -66,7 +57,7 @@ try {
   }
 } finally {
   await naught(['stop', '--timeout', '3']).catch(() => {});
-  for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  killTree(daemon);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

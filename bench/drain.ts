@@ -7,14 +7,13 @@
 import autocannon from 'autocannon';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
-import { children } from './lib/proc.js';
+import { freePort, killTree } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -32,14 +31,6 @@ const setups: Setup[] = [
   { name: 'naught 1.6.0 (Node 8)', node: node8(ROOT), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: [] },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Outcome { failed: number; requests: number; deploysDone: number; deployMs: number[] }
 
@@ -74,7 +65,7 @@ async function measure(setup: Setup): Promise<Outcome> {
     return { failed: result.errors + result.timeouts + result.non2xx, requests: result.requests.total, deploysDone: deployMs.length, deployMs };
   } finally {
     await naught(['stop', '--timeout', '3']).catch(() => {});
-    for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    killTree(daemon);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

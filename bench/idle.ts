@@ -5,14 +5,13 @@
 // windows. Prints a table, writes bench/results/idle.json and its BENCHMARKS.md section.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
-import { children, commandLine, cpuSeconds, masterOf, rss } from './lib/proc.js';
+import { children, commandLine, cpuSeconds, freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -28,14 +27,6 @@ const setups: Setup[] = [
   { name: 'naught 1.6.0 (Node 8)', node: node8(ROOT), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: () => [] },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Running { setup: Setup; dir: string; daemon: number; master: number; plugin: number | null; stop(): Promise<void> }
 
@@ -50,7 +41,7 @@ async function start(setup: Setup): Promise<Running> {
     setup, dir, daemon, master: masterOf(daemon), plugin,
     async stop() {
       await naught(['stop', '--timeout', '3']).catch(() => {});
-      for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      killTree(daemon);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

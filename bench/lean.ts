@@ -11,12 +11,11 @@
 // bench/results/lean.json and its BENCHMARKS.md section.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { children, masterOf, rss } from './lib/proc.js';
+import { freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -30,14 +29,6 @@ const CLIENT = "require('net').connect(process.argv[1]).on('connect',function(){
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Wall time of one command, spawn to exit, in ms. */
 function timed(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
@@ -95,7 +86,7 @@ async function ours(dir: string, env: NodeJS.ProcessEnv): Promise<Omit<Run, 'nod
     const idleTicks = { daemon: ticks(daemon) - before.daemon, master: ticks(master) - before.master };
     return { versionMs, statusMs, start, deploy, stop: naught(['stop']), memory, idleTicks };
   } finally {
-    for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    killTree(daemon);
   }
 }
 

@@ -10,14 +10,13 @@
 // Prints a table, writes bench/results/no-gap.json and its BENCHMARKS.md section.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startLoad, type LoadResult } from '../test/helpers/load.js';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { children } from './lib/proc.js';
+import { freePort, killTree } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -28,14 +27,6 @@ const HOLDER = path.join(ROOT, 'test/fixtures/socket-holder.py');
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Another install of this build under another version: what `naught upgrade` goes to. */
 function otherBuild(dir: string): string {
@@ -141,7 +132,7 @@ for (let i = 0; i < RUNS; i++) {
     } finally {
       // Whatever a failed run left: the pid file's daemon and its descendants.
       const pid = Number(fs.existsSync(path.join(dir, 'naught.pid')) ? fs.readFileSync(path.join(dir, 'naught.pid'), 'utf8') : 0);
-      if (pid > 0) for (const p of [pid, ...children(pid).flatMap((c) => [c, ...children(c)])]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      if (pid > 0) killTree(pid);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

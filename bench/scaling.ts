@@ -7,14 +7,13 @@
 // BENCHMARKS.md section.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { children } from './lib/proc.js';
+import { freePort, killTree } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -36,14 +35,6 @@ if (info.cpus < NEEDED_CORES) {
   process.exit(0);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function requestsPerSecond(port: number): Promise<number> {
   const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 64, duration: SECONDS, timeout: 5, workers: 4 });
@@ -60,7 +51,7 @@ async function underNaught(count: number): Promise<number> {
     return await requestsPerSecond(port);
   } finally {
     await run(process.execPath, [CLI, 'stop', '--timeout', '3'], { cwd: dir, env }).catch(() => {});
-    for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    killTree(daemon);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -73,7 +64,7 @@ async function underPlainCluster(count: number): Promise<number> {
   try {
     return await requestsPerSecond(port);
   } finally {
-    for (const pid of [primary.pid!, ...children(primary.pid!)]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    killTree(primary.pid!);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, printTable, writeResult } from './lib/stats.js';
-import { children, masterOf, rss } from './lib/proc.js';
+import { children, descendants, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
@@ -34,7 +34,6 @@ const env = { ...process.env, PORT: String(port) };
 const naught = (...args: string[]) => run(process.execPath, [naughtBin, ...args], { cwd: dir, env, timeout: 60_000 });
 
 const fds = (pid: number) => { try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return 0; } };
-const descendants = (pid: number): number[] => children(pid).flatMap((c) => [c, ...descendants(c)]);
 
 await naught('start', '--worker-count', '2', path.join(ROOT, 'test/fixtures/hello-server.cjs'));
 const daemon = Number(fs.readFileSync(path.join(dir, 'naught.pid'), 'utf8'));
@@ -104,7 +103,7 @@ try {
   await Promise.all(loops);
   agent.destroy();
   await naught('stop', '--timeout', '5').catch(() => {});
-  for (const pid of [daemon, ...descendants(daemon)]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  killTree(daemon);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
-import { children, cpuSeconds, masterOf, rss } from './lib/proc.js';
+import { children, cpuSeconds, freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -74,14 +74,6 @@ async function installPm2(): Promise<{ supervisor: Supervisor; remove(): void }>
   return { supervisor, remove: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A sandbox serving `server.cjs` (a symlink a scenario re-points) under one supervisor. */
 async function serve(sup: Supervisor, workers: number) {
@@ -101,7 +93,7 @@ async function serve(sup: Supervisor, workers: number) {
   const deploy = () => command(sup.deploy);
   const stop = async () => {
     const ms = await command(sup.stop);
-    for (const pid of [daemon, ...children(daemon).flatMap((p) => [p, ...children(p)])]) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    killTree(daemon);
     fs.rmSync(dir, { recursive: true, force: true });
     return ms;
   };

@@ -1,5 +1,30 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import { execFileSync } from 'node:child_process';
+
+/** A port on 127.0.0.1 that nothing listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every live descendant of pid, through /proc. */
+export const descendants = (pid: number): number[] => children(pid).flatMap((child) => [child, ...descendants(child)]);
+
+/** SIGKILLs a process and all its descendants: what a bench run left, whatever its outcome. */
+export function killTree(pid: number): void {
+  for (const each of [...descendants(pid), pid]) {
+    try {
+      process.kill(each, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
 
 /** Resident memory of a process in bytes; 0 once it is gone. */
 export const rss = (pid: number): number => statusBytes(pid, 'VmRSS');
