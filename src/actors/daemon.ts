@@ -48,7 +48,6 @@ const CONTROL_BACKLOG = 2048;
 /** A master whose loop is stuck (SIGSTOP, an endless loop) is replaced after this long. */
 const MASTER_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000 };
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
-const ABANDONED_UPGRADE_STOP_MS = 5_000;
 
 export interface DaemonDeps {
   bus: Bus;
@@ -268,9 +267,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
   }
 
   function stopFromSignal(signal: NodeJS.Signals): void {
-    // An upgrade called off before the hand-over: workers still booting are not waited for long.
-    const timeoutMs = takeOver && !ownsControl ? ABANDONED_UPGRADE_STOP_MS : null;
-    bus.publish({ type: 'cmd.stop', requestId: `signal:${signal}`, timeoutMs });
+    bus.publish({ type: 'cmd.stop', requestId: `signal:${signal}`, timeoutMs: null });
   }
 
   function spawnMaster(): void {

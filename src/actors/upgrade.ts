@@ -5,6 +5,7 @@
 //   old daemon ──cmd.take-over──▶ new daemon (fd 3; fds 5.. : control, listeners, health)
 //              ◀─pool.event, notice, upgrade.ready──
 //              ──upgrade.handed-over──▶   then the old master stops; the old daemon exits
+//              ──cmd.stop──▶              instead, if the asker went away before the hand-over
 //
 // The new daemon's messages stay on a bus of their own here: its pool is not ours.
 import fs from 'node:fs';
@@ -35,6 +36,7 @@ export interface UpgradeDeps {
 
 /** The first descriptor passed to the new daemon: after stdio, the bus pipe (3) and the IPC channel (4). */
 const FIRST_PASSED_FD = 5;
+const ABANDONED_STOP_MS = 5_000;
 
 export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeDeps): () => void {
   let running: string | null = null;
@@ -131,7 +133,8 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
     void askerGone(requestId).then(() => {
       if (handedOver || running !== requestId) return;
       say('Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped (its workers get 5 s to drain).');
-      child.kill('SIGTERM');
+      // A stop as any client asks for one, bounded: workers still booting are not waited for long.
+      newBus.publish({ type: 'cmd.stop', requestId: `upgrade:${requestId}`, timeoutMs: ABANDONED_STOP_MS });
     });
   }
 

@@ -7,7 +7,7 @@ import { createLink } from '../bus/link.js';
 import { createDaemonActor, type DaemonDeps } from '../actors/daemon.js';
 
 const bus = createBus('daemon');
-const starter = createLink(bus, openParentPipe(), { name: 'daemon', wants: ['cmd.start', 'cmd.take-over', 'upgrade.handed-over'] });
+const starter = createLink(bus, openParentPipe(), { name: 'daemon', wants: ['cmd.start', 'cmd.take-over', 'upgrade.handed-over', 'cmd.stop'] });
 let started = false;
 
 process.on('uncaughtException', (error) => {

@@ -5,10 +5,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { fixture, naughtBin, repoRoot } from '../helpers/paths.js';
 import { freePort, isAlive, Sandbox, waitFor } from '../helpers/naught.js';
+import { notifySocket } from '../helpers/notify-socket.js';
 import { startLoad } from '../helpers/load.js';
 
 const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
@@ -21,9 +21,6 @@ function settings(unit: string, sectionName: string): Map<string, string> {
   const body = unit.split(`[${sectionName}]\n`)[1]?.split(/\n\[/)[0] ?? '';
   return new Map(body.split('\n').filter((line) => /^\w+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
-
-interface Datagrams { bind(path: string): void; on(event: 'message', handler: (message: Buffer) => void): void; close(): void }
-const { createSocket } = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Datagrams };
 
 t.test('the README has app.service and app.socket, and systemd-analyze verify accepts both without a word', async (t) => {
   const service = unitNamed('app.service');
@@ -48,12 +45,9 @@ t.test("run as the README's units say: start, reload, upgrade and stop under loa
   const socketUnit = settings(unitNamed('app.socket')!, 'Socket');
   const box = new Sandbox(t);
   const [port, healthPort] = [await freePort(), await freePort()];
-  const received: string[] = [];
-  const notify = createSocket('unix_dgram');
-  notify.on('message', (message) => received.push(message.toString()));
-  notify.bind(box.path('notify.sock'));
-  t.teardown(() => notify.close());
-  const phases = () => received.filter((m) => m !== 'WATCHDOG=1' && !m.startsWith('STATUS=') && !m.startsWith('EXTEND_TIMEOUT_USEC='));
+  const notify = notifySocket(box, t);
+  const { received } = notify;
+  const phases = () => notify.phases().filter((m) => !m.startsWith('EXTEND_TIMEOUT_USEC='));
   const readies = () => phases().filter((m) => m.split('\n').includes('READY=1')).length;
 
   // ExecStart as written, with this machine's naught, a fixture for the server and free ports.
@@ -63,7 +57,7 @@ t.test("run as the README's units say: start, reload, upgrade and stop under loa
   const listenStream = socketUnit.get('ListenStream')!.replace(/:\d+$/, `:${port}`);
   // As systemd does, it passes the launched process only the variables it names (-E).
   // The watchdog at 0.4 s rather than WatchdogSec's 30, so that the test sees it fed.
-  const unitEnv = { NOTIFY_SOCKET: box.path('notify.sock'), WATCHDOG_USEC: '400000' };
+  const unitEnv = { NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '400000' };
   const main = spawn('systemd-socket-activate', [
     '-l', listenStream, `--fdname=${socketUnit.get('FileDescriptorName')}`, ...Object.entries(unitEnv).map(([name, value]) => `-E${name}=${value}`),
     process.execPath, naughtBin, ...args,
@@ -87,9 +81,7 @@ t.test("run as the README's units say: start, reload, upgrade and stop under loa
 
   // The upgrade recipe: the new naught's `naught upgrade`.
   const exited = new Promise((resolve) => main.once('exit', resolve));
-  const upgrade = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    execFile(process.execPath, [naughtBin, 'upgrade'], { cwd: box.dir }, (error, _out, err) => resolve({ code: error ? (error.code as number) : 0, stderr: err }));
-  });
+  const upgrade = await box.naught(['upgrade']);
   t.equal(upgrade.code, 0, upgrade.stderr);
   t.equal(await exited, 0, 'the first main process exits 0');
   await waitFor('the new main process ready', () => readies() === 3);

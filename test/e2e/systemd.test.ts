@@ -1,29 +1,9 @@
 // sd_notify from the foreground daemon, received on a test-side NOTIFY_SOCKET as systemd
 // would receive it: the messages, in order, from the daemon's own pid.
-import t, { type Test as TapTest } from 'tap';
-import { createRequire } from 'node:module';
+import t from 'tap';
 import { fixture } from '../helpers/paths.js';
 import { freePort, Sandbox, waitFor } from '../helpers/naught.js';
-
-interface Socket { bind(path: string): void; on(event: 'message', handler: (message: Buffer) => void): void; close(): void }
-const { createSocket } = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Socket };
-
-/** A NOTIFY_SOCKET that keeps every datagram, in order. */
-function notifySocket(box: Sandbox, t: TapTest) {
-  const path = box.path('notify.sock');
-  const socket = createSocket('unix_dgram');
-  const received: { at: number; text: string }[] = [];
-  socket.on('message', (message) => received.push({ at: Date.now(), text: message.toString() }));
-  socket.bind(path);
-  t.teardown(() => socket.close());
-  return {
-    path,
-    received,
-    /** Everything but WATCHDOG and STATUS, the messages that mark the phases. */
-    phases: () => received.map((m) => m.text).filter((text) => text !== 'WATCHDOG=1' && !text.startsWith('STATUS=')),
-    statuses: () => received.map((m) => m.text).filter((text) => text.startsWith('STATUS=')).map((text) => text.slice(7)),
-  };
-}
+import { notifySocket } from '../helpers/notify-socket.js';
 
 t.test('READY once booted, RELOADING and READY around a deploy, STATUS for every event, WATCHDOG while the master answers, STOPPING', async (t) => {
   const box = new Sandbox(t);
@@ -48,7 +28,7 @@ t.test('READY once booted, RELOADING and READY around a deploy, STATUS for every
   t.same(rest, ['EXTEND_TIMEOUT_USEC=10000000', 'READY=1'], 'a long deploy asks for more time too; READY=1 ends it');
   t.equal(notify.statuses().at(-1), 'Ready. booting: 0, online: 2, dying: 0, new_online: 0');
 
-  const watchdogs = notify.received.filter((m) => m.text === 'WATCHDOG=1');
+  const watchdogs = notify.received.filter((text) => text === 'WATCHDOG=1');
   t.ok(watchdogs.length >= 10, `WATCHDOG=1 every WATCHDOG_USEC/2 (${watchdogs.length} of them)`);
 
   naught.kill('SIGTERM');

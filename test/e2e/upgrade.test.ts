@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { descendants, freePort, isAlive, masterOf, Sandbox, waitFor, type Run } from '../helpers/naught.js';
+import { descendants, freePort, isAlive, masterOf, Sandbox, waitFor } from '../helpers/naught.js';
+import { notifySocket } from '../helpers/notify-socket.js';
 import { startLoad } from '../helpers/load.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -24,15 +24,6 @@ function build(t: TapTest, version: string, broken: Record<string, string> = {})
   fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
   for (const [file, text] of Object.entries(broken)) fs.writeFileSync(path.join(dir, 'dist/src', file), text);
   return path.join(dir, 'dist/src/bin/naught.js');
-}
-
-/** Runs another build's naught in the sandbox. */
-function naughtOf(box: Sandbox, bin: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: box.dir, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
 }
 
 /** GET /readyz on a new connection every 20 ms; the statuses it got, and the errors. */
@@ -84,7 +75,7 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   const [port, healthPort] = [await freePort(), await freePort()];
   const start = await box.naught(['start', '--worker-count', '2', '--listen', `http=127.0.0.1:${port}`, '--health', `127.0.0.1:${healthPort}`, fixture('helper/activated.mjs')]);
   t.equal(start.code, 0, start.stderr);
-  t.teardown(() => naughtOf(box, next, ['stop', '--timeout', '1']));
+  t.teardown(() => box.naughtFrom(next, ['stop', '--timeout', '1']));
   const old = pidsOf(box);
   t.equal(old.all.length, 4, 'daemon, master and 2 workers');
 
@@ -92,7 +83,7 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   const fresh = startLoad({ port, keepAlive: false, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   const readiness = probeReadiness(healthPort);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const upgrade = await naughtOf(box, next, ['upgrade']);
+  const upgrade = await box.naughtFrom(next, ['upgrade']);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const [kept, opened, probed] = [await keepAlive.stop(), await fresh.stop(), await readiness.stop()];
 
@@ -104,22 +95,22 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   t.same(probed.other, [], `/readyz answered 200 to all ${probed.ok} probes, on the old daemon and then the new`);
 
   t.not(now.daemon, old.daemon, 'the pid file names the new daemon');
-  t.equal((await naughtOf(box, next, ['version'])).stdout, `${NEXT}\n`);
-  const report = JSON.parse((await naughtOf(box, next, ['status', '--json'])).stdout) as { daemon: { version: string; pid: number }; workers: { generation: number }[] };
+  t.equal((await box.naughtFrom(next, ['version'])).stdout, `${NEXT}\n`);
+  const report = JSON.parse((await box.naughtFrom(next, ['status', '--json'])).stdout) as { daemon: { version: string; pid: number }; workers: { generation: number }[] };
   t.equal(report.daemon.version, NEXT, 'status --json: the new daemon answers');
   t.equal(report.daemon.pid, now.daemon);
   t.same(report.workers.map((w) => w.generation), [1, 1], 'the same release: its generation is kept');
   await waitFor('the old daemon, master and workers gone', () => old.all.every((pid) => !isAlive(pid)));
   t.equal(now.all.length, 4, 'the new daemon, its master and 2 workers');
-  t.same((await naughtOf(box, next, ['status'])).stdout, 'workers online: 2\n');
+  t.same((await box.naughtFrom(next, ['status'])).stdout, 'workers online: 2\n');
   t.match(await (await fetch(`http://127.0.0.1:${port}/`)).json(), { worker: /^[01]$/ });
   const log = fs.readFileSync(box.path('naught.log'), 'utf8');
   t.match(log, `Upgrading: naught ${NEXT} (pid ${now.daemon}) answers on the control socket now; the old workers drain.\n`, 'naught.log tells it');
   t.match(log, `Shutdown. booting: 0, online: 0, dying: 0, new_online: 0\nUpgraded: naught ${VERSION} (pid ${old.daemon}) exits; naught ${NEXT} (pid ${now.daemon}) runs the workers.\n`, "the old daemon's Shutdown is followed by what it means");
 
   // The new daemon runs as the old did: deploys, and a stop that removes its files.
-  t.equal((await naughtOf(box, next, ['deploy'])).code, 0);
-  t.same(await naughtOf(box, next, ['stop']), { code: 0, stdout: '', stderr: 'ShutdownOld. booting: 0, online: 1, dying: 1, new_online: 0\nShutdownOld. booting: 0, online: 0, dying: 2, new_online: 0\nOldExit. booting: 0, online: 0, dying: 1, new_online: 0\nOldExit. booting: 0, online: 0, dying: 0, new_online: 0\n' });
+  t.equal((await box.naughtFrom(next, ['deploy'])).code, 0);
+  t.same(await box.naughtFrom(next, ['stop']), { code: 0, stdout: '', stderr: 'ShutdownOld. booting: 0, online: 1, dying: 1, new_online: 0\nShutdownOld. booting: 0, online: 0, dying: 2, new_online: 0\nOldExit. booting: 0, online: 0, dying: 1, new_online: 0\nOldExit. booting: 0, online: 0, dying: 0, new_online: 0\n' });
   t.notOk(fs.existsSync(box.path('naught.ipc')) || fs.existsSync(box.path('naught.pid')), 'the ipc and pid files are gone');
 });
 
@@ -130,14 +121,14 @@ t.test('without sockets naught holds, upgrade refuses and says what to add; a da
   t.equal((await box.naught(['start', '--worker-count', '2', fixture('hello-server.cjs')], { PORT: String(port) })).code, 0);
   t.teardown(() => box.naught(['stop', '--timeout', '1']));
   const daemon = box.daemonPid();
-  t.same(await naughtOf(box, next, ['upgrade']), {
+  t.same(await box.naughtFrom(next, ['upgrade']), {
     code: 1, stdout: '',
     stderr: 'naught upgrade: this naught holds no listening sockets, so the port would refuse connections while the old workers close and the new ones bind. ' +
       "Start naught with --listen ADDR (or under systemd socket activation) and serve with naught/worker's listen(server).\n",
   });
   t.equal(box.daemonPid(), daemon);
   t.same((await box.naught(['status'])).stdout, 'workers online: 2\n');
-  t.same(await naughtOf(box, next, ['upgrade', 'elsewhere.ipc']), { code: 1, stdout: '', stderr: 'server not running\n' });
+  t.same(await box.naughtFrom(next, ['upgrade', 'elsewhere.ipc']), { code: 1, stdout: '', stderr: 'server not running\n' });
 });
 
 t.test('a new naught whose master dies before its workers are online: exit 1, the old daemon and workers serve on', async (t) => {
@@ -148,7 +139,7 @@ t.test('a new naught whose master dies before its workers are online: exit 1, th
   t.teardown(() => box.naught(['stop', '--timeout', '1']));
   const old = pidsOf(box);
   const load = startLoad({ port, keepAlive: false, concurrency: 2, maxRequests: 1e9, maxMs: 60_000 });
-  const run = await naughtOf(box, broken, ['upgrade']);
+  const run = await box.naughtFrom(broken, ['upgrade']);
   const served = await load.stop();
   t.equal(run.code, 1);
   const newPid = /\(pid (\d+)\), which boots/.exec(run.stderr)?.[1];
@@ -161,7 +152,7 @@ t.test('a new naught whose master dies before its workers are online: exit 1, th
   t.ok(fs.existsSync(box.path('naught.ipc')), 'the control socket is still there');
   // The old daemon can still be upgraded, to a build that works.
   const next = build(t, NEXT);
-  t.equal((await naughtOf(box, next, ['upgrade'])).code, 0);
+  t.equal((await box.naughtFrom(next, ['upgrade'])).code, 0);
   t.equal((await box.naught(['status'])).stdout, 'workers online: 2\n');
 });
 
@@ -191,26 +182,19 @@ t.test('Ctrl+C on upgrade before the hand-over stops the new daemon; the old one
   t.match(await (await fetch(`http://127.0.0.1:${port}/`)).json(), { worker: /^[01]$/ });
 });
 
-interface Datagrams { bind(path: string): void; on(event: 'message', handler: (message: Buffer) => void): void; close(): void }
-const { createSocket } = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Datagrams };
-
 t.test('under systemd (foreground, NOTIFY_SOCKET): the old daemon names the new one MAINPID, which says it is ready; the old process exits 0', async (t) => {
   const box = new Sandbox(t);
   const port = await freePort();
   const next = build(t, NEXT);
-  const received: string[] = [];
-  const socket = createSocket('unix_dgram');
-  socket.on('message', (message) => received.push(message.toString()));
-  socket.bind(box.path('notify.sock'));
-  t.teardown(() => socket.close());
+  const { received, phases, path: notifyPath } = notifySocket(box, t);
   const naught = box.spawn(['start', '--daemon-mode', 'false', '--worker-count', '2', '--listen', `http=127.0.0.1:${port}`, fixture('helper/activated.mjs')],
-    { NOTIFY_SOCKET: box.path('notify.sock'), WATCHDOG_USEC: '1000000' });
+    { NOTIFY_SOCKET: notifyPath, WATCHDOG_USEC: '1000000' });
   await waitFor('READY=1', () => received.includes('READY=1'));
-  t.teardown(() => naughtOf(box, next, ['stop', '--timeout', '1']));
+  t.teardown(() => box.naughtFrom(next, ['stop', '--timeout', '1']));
   // Its stdout and stderr (the journal, under systemd) stay open: the new daemon writes to them too.
   const exited = new Promise((resolve) => naught.once('exit', resolve));
   const load = startLoad({ port, keepAlive: true, concurrency: 2, maxRequests: 1e9, maxMs: 60_000 });
-  const run = await naughtOf(box, next, ['upgrade']);
+  const run = await box.naughtFrom(next, ['upgrade']);
   t.equal(run.code, 0, run.stderr);
   t.equal(await exited, 0, 'the old foreground daemon exits 0 once its workers are gone');
   const newPid = box.daemonPid()!;
@@ -220,6 +204,5 @@ t.test('under systemd (foreground, NOTIFY_SOCKET): the old daemon names the new 
   await waitFor('the new daemon feeds the watchdog', () => received.filter((m) => m === 'WATCHDOG=1').length > count + 2);
   const served = await load.stop();
   t.same(served.failures, [], `0 failed of ${served.ok}`);
-  const phases = received.filter((m) => m !== 'WATCHDOG=1' && !m.startsWith('STATUS='));
-  t.same(phases, ['READY=1', `MAINPID=${newPid}`, `MAINPID=${newPid}\nREADY=1`], 'MAINPID from the old main process (NotifyAccess=main), then the new one says it again with READY=1');
+  t.same(phases(), ['READY=1', `MAINPID=${newPid}`, `MAINPID=${newPid}\nREADY=1`], 'MAINPID from the old main process (NotifyAccess=main), then the new one says it again with READY=1');
 });

@@ -43,9 +43,14 @@ export class Sandbox {
     return this.run(args, { uid, gid: uid, env: { ...process.env, ...env }, timeout: 30_000 });
   }
 
-  private run(args: string[], options: { env: NodeJS.ProcessEnv; timeout: number; uid?: number; gid?: number }): Promise<Run> {
+  /** Runs another install's naught (its bin/naught.js) in the sandbox: `naught upgrade` to it, say. */
+  naughtFrom(bin: string, args: string[]): Promise<Run> {
+    return this.run(args, { env: process.env, timeout: 60_000 }, bin);
+  }
+
+  private run(args: string[], options: { env: NodeJS.ProcessEnv; timeout: number; uid?: number; gid?: number }, bin = naughtBin): Promise<Run> {
     return new Promise((resolve) => {
-      const child = execFile(process.execPath, [naughtBin, ...args], { cwd: this.dir, ...options }, (error, stdout, stderr) => {
+      const child = execFile(process.execPath, [bin, ...args], { cwd: this.dir, ...options }, (error, stdout, stderr) => {
         this.children.delete(child);
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
         this.rememberDaemon();
