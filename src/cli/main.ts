@@ -10,11 +10,9 @@ import { pluginSpec, PluginSpecError } from './plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from './trace.js';
 import { availableCpus } from './cpus.js';
 import { healthAddress, listenSpec } from './addresses.js';
+import { stdio } from './stdio.js';
 
-const io: commands.Io = {
-  out: (text) => { process.stdout.write(text); },
-  err: (text) => { process.stderr.write(text); },
-};
+const io = stdio;
 const cwd = process.cwd();
 const resolve = (p: string) => path.resolve(cwd, p);
 

@@ -82,10 +82,26 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   const keepAlive = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   const fresh = startLoad({ port, keepAlive: false, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
   const readiness = probeReadiness(healthPort);
+  // `naught status` one after another throughout: each is answered by the old daemon, or,
+  // once it has handed over, passed on to the new one; never by a daemon that is stopping.
+  const statuses: string[] = [];
+  let asking = true;
+  const asker = (async () => {
+    while (asking) {
+      const run = await box.naughtFrom(next, ['status']);
+      statuses.push(`${run.code} ${run.stdout}${run.stderr}`);
+    }
+  })();
   await new Promise((resolve) => setTimeout(resolve, 300));
+  // In flight on an old worker at the hand-over: the old daemon lives on until it is
+  // answered, passing on what it accepts meanwhile.
+  const slow = fetch(`http://127.0.0.1:${port}/wait/2500`, { headers: { connection: 'close' } });
   const upgrade = await box.naughtFrom(next, ['upgrade']);
+  t.match(await (await slow).json(), { pid: Number }, 'the request in flight on an old worker is answered');
   await new Promise((resolve) => setTimeout(resolve, 300));
   const [kept, opened, probed] = [await keepAlive.stop(), await fresh.stop(), await readiness.stop()];
+  asking = false;
+  await asker;
 
   const now = pidsOf(box);
   t.same(upgrade, { code: 0, stdout: '', stderr: upgradeLines(VERSION, NEXT, old.daemon, now.daemon, path.join(path.dirname(next), 'daemon.js')) });
@@ -93,6 +109,7 @@ t.test('upgrade under load: 0 failed requests, readiness never lost, the new ver
   t.same(opened.failures, [], `0 failed of ${opened.ok} requests on new connections`);
   t.ok(kept.ok > 100 && opened.ok > 100, 'both loads ran through the upgrade');
   t.same(probed.other, [], `/readyz answered 200 to all ${probed.ok} probes, on the old daemon and then the new`);
+  t.same(statuses.filter((s) => s !== '0 workers online: 2\n'), [], `all ${statuses.length} status calls during the upgrade: workers online: 2`);
 
   t.not(now.daemon, old.daemon, 'the pid file names the new daemon');
   t.equal((await box.naughtFrom(next, ['version'])).stdout, `${NEXT}\n`);
