@@ -127,12 +127,12 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
       if (handedOver) return;
       for (const off of offs) off();
       running = null;
-      const why = lastNotice ? `: ${lastNotice}` : '';
+      const why = lastNotice ? `: ${lastNotice.replace(/\.$/, '')}` : '';
       end(requestId, 'failed', to, `the new daemon (pid ${child.pid}) exited before its workers were online${why}. naught ${from} runs on, unchanged.`);
     });
     void askerGone(requestId).then(() => {
       if (handedOver || running !== requestId) return;
-      say('Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped (its workers get 5 s to drain).');
+      say(`Upgrading: the command that asked went away before the new workers were online; the new daemon is stopped (its workers get ${ABANDONED_STOP_MS / 1000} s to drain).`);
       // A stop as any client asks for one, bounded: workers still booting are not waited for long.
       newBus.publish({ type: 'cmd.stop', requestId: `upgrade:${requestId}`, timeoutMs: ABANDONED_STOP_MS });
     });

@@ -161,7 +161,7 @@ t.test('a new naught whose master dies before its workers are online: exit 1, th
   t.equal(run.code, 1);
   const newPid = /\(pid (\d+)\), which boots/.exec(run.stderr)?.[1];
   t.match(run.stderr, `naught upgrade: the new daemon (pid ${newPid}) exited before its workers were online: The master process `);
-  t.match(run.stderr, `died (exit code 7) before the new workers were online.. naught ${VERSION} runs on, unchanged.\n`);
+  t.match(run.stderr, `died (exit code 7) before the new workers were online. naught ${VERSION} runs on, unchanged.\n`);
   t.same(served.failures, [], `0 failed of ${served.ok}`);
   await waitFor('the new daemon gone', () => !isAlive(Number(newPid)));
   t.same(pidsOf(box), old, 'the same daemon, master and workers');
