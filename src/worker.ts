@@ -5,6 +5,7 @@ import type { Server as NetServer } from 'node:net';
 import cluster from 'node:cluster';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { drainOf, type Drainable } from './drain.cjs';
+import { METRICS_ANSWER_WAIT_MS } from './supervision.js';
 
 /** Anything with a listening state: an http, https or http2 server. */
 export type Listenable = Pick<NetServer, 'listening' | 'once'>;
@@ -74,14 +75,15 @@ function beat(): void {
 }
 let beating = false;
 
-/** How often a worker reports its event-loop lag and heap; NAUGHT_METRICS_INTERVAL_MS overrides it. */
-export const METRICS_INTERVAL_MS = 5_000;
 let reporting = false;
 
 /**
- * Every 5 s, the event-loop delay since the last report (p50, p99, max, in ms) and the
- * heap in use, as `{ naught: 'metrics', … }` over the IPC channel: naught's master makes it
- * a worker.metrics message; naught 1.6 ignored messages it did not know.
+ * The event-loop delay since the previous report (p50, p99, max, in ms) and the heap in
+ * use, as `{ naught: 'metrics', … }` over the IPC channel: once at online(), so that the
+ * master knows this worker answers, then whenever it asks (`{ naught: 'metrics?', at }`,
+ * once per status report or scrape). Nothing is sent while nobody asks, so an idle naught
+ * does not wake for it; NAUGHT_METRICS_INTERVAL_MS also sends one every so many ms (for
+ * a trace that shows the lag as it goes). naught 1.6 ignored messages it did not know.
  */
 function reportMetrics(): void {
   if (reporting || !process.send) return;
@@ -89,17 +91,24 @@ function reportMetrics(): void {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const ms = (ns: number) => Math.round(ns / 10_000) / 100;
-  const interval = Number(process.env.NAUGHT_METRICS_INTERVAL_MS) || METRICS_INTERVAL_MS;
+  // `lateMs`: how late this report is, a sample too. After a blocked loop the ask (or the
+  // timer) can run before the monitor's own timer has recorded the block. An answer too
+  // late for the report that asked keeps its figures for the next one.
+  const report = (lateMs: number) => {
+    if (!process.connected) return;
+    const lagMs = { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(Math.max(delay.max, lateMs * 1e6)) };
+    process.send?.({ naught: 'metrics', lagMs, heapUsedBytes: process.memoryUsage().heapUsed }, undefined, {}, () => {});
+    if (lateMs < METRICS_ANSWER_WAIT_MS) delay.reset();
+  };
+  report(0);
+  process.on('message', (message: { naught?: unknown; at?: unknown } | null) => {
+    if (message?.naught === 'metrics?') report(Math.max(0, Date.now() - (Number(message.at) || Date.now())));
+  });
+  const interval = Number(process.env.NAUGHT_METRICS_INTERVAL_MS);
+  if (!(interval > 0)) return;
   let dueAt = performance.now() + interval;
   setInterval(() => {
-    // This timer's own lateness is a sample too: when it runs before the monitor's after a
-    // blocked loop, the reset below makes the monitor drop that delay (its next tick only restarts its clock).
-    const late = Math.max(0, performance.now() - dueAt) * 1e6;
-    if (process.connected) {
-      const lagMs = { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(Math.max(delay.max, late)) };
-      process.send?.({ naught: 'metrics', lagMs, heapUsedBytes: process.memoryUsage().heapUsed }, undefined, {}, () => {});
-    }
-    delay.reset();
+    report(performance.now() - dueAt);
     dueAt = performance.now() + interval;
   }, interval).unref();
 }

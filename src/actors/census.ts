@@ -1,11 +1,15 @@
 // In the master: what each worker is beyond the pool's counts (its pid, age, restarts,
 // last exit, memory, CPU and event-loop lag), for `status --json`, `status --workers` and
-// metrics plugins. It keeps facts from the bus as they pass and samples /proc only when
-// cmd.inspect asks, answering with master.census.
+// metrics plugins. It keeps facts from the bus as they pass, and only when cmd.inspect
+// asks does it sample /proc and ask the workers for their lag and heap, answering with
+// master.census: nothing here runs while nobody asks.
 import type { Bus } from '../bus/bus.js';
 import type { EventLoopLag, PoolReport, WorkerReport } from '../bus/messages.js';
 import { ResourceSampler } from '../cluster/resource-sampler.js';
 import { countWorkers, type PoolState } from '../pool/pool.js';
+// A report waits this long for the workers' fresh metrics; a slower one (a blocked loop)
+// shows its previous figures now and the block in the next report.
+import { METRICS_ANSWER_WAIT_MS } from '../supervision.js';
 
 interface SlotHistory { restarts: number; lastExit: WorkerReport['lastExit'] }
 
@@ -17,6 +21,8 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
   const metrics = new Map<number, { lagMs: EventLoopLag; heapUsedBytes: number }>();
   const slots = new Map<number, SlotHistory>();
   const requesters = new Map<string, string>();
+  /** Reports waiting for fresh metrics, each told of every worker that reported or exited. */
+  const waiters = new Set<(workerId: number) => void>();
   const historyOf = (slot: number) => slots.get(slot) ?? slots.set(slot, { restarts: 0, lastExit: null }).get(slot)!;
 
   const offs = [
@@ -27,9 +33,13 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
     bus.on('worker.exited', ({ workerId, slot, code, signal }) => {
       forked.delete(workerId);
       metrics.delete(workerId);
+      for (const heard of waiters) heard(workerId);
       historyOf(slot).lastExit = { code, signal, at: new Date(now()).toISOString() };
     }),
-    bus.on('worker.metrics', ({ workerId, lagMs, heapUsedBytes }) => { metrics.set(workerId, { lagMs, heapUsedBytes }); }),
+    bus.on('worker.metrics', ({ workerId, lagMs, heapUsedBytes }) => {
+      metrics.set(workerId, { lagMs, heapUsedBytes });
+      for (const heard of waiters) heard(workerId);
+    }),
     bus.on('cmd.deploy', ({ requestId }, envelope) => { requesters.set(requestId, envelope.sender); }),
     bus.on('deploy.settled', ({ requestId }) => { requesters.delete(requestId); }),
     bus.on('pool.reply', ({ requestId }) => { requesters.delete(requestId); }), // a refused deploy never settles
@@ -38,7 +48,9 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
 
   async function answer(requestId: string): Promise<void> {
     const live = pool().workers.filter((worker) => forked.has(worker.id));
-    const usage = await sampler.sample([process.pid, ...live.map((worker) => forked.get(worker.id)!.pid)]);
+    const fresh = freshMetrics(live.map((worker) => worker.id).filter((id) => metrics.has(id)));
+    bus.publish({ type: 'worker.metrics-asked', requestId });
+    const [usage] = await Promise.all([sampler.sample([process.pid, ...live.map((worker) => forked.get(worker.id)!.pid)]), fresh]);
     const state = pool();
     const workers = state.workers.map((worker): WorkerReport => {
       const fork = forked.get(worker.id);
@@ -64,6 +76,22 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
       master: { pid: process.pid, rssBytes: usage.get(process.pid)?.rssBytes ?? process.memoryUsage().rss },
       pool: poolReport(state),
       workers,
+    });
+  }
+
+  /** Settles once each of these workers has reported again (or exited), or after METRICS_ANSWER_WAIT_MS. */
+  function freshMetrics(workerIds: number[]): Promise<void> {
+    if (workerIds.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const pending = new Set(workerIds);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(heard);
+        resolve();
+      };
+      const heard = (workerId: number) => { if (pending.delete(workerId) && pending.size === 0) done(); };
+      const timer = setTimeout(done, METRICS_ANSWER_WAIT_MS);
+      waiters.add(heard);
     });
   }
 

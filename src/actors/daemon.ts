@@ -17,7 +17,7 @@ import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type M
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { nextBackoff } from '../pool/backoff.js';
-import { MASTER_BOOT_FAILED } from '../supervision.js';
+import { MASTER_HEARTBEAT, MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
 import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
@@ -45,8 +45,6 @@ const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => !ANS
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
 const CONTROL_BACKLOG = 2048;
-/** A master whose loop is stuck (SIGSTOP, an endless loop) is replaced after this long. */
-const MASTER_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000 };
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
 export interface DaemonDeps {
@@ -94,7 +92,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     await rotator.close();
     throw new DaemonStartError(error.message, { cause: error });
   });
-  const masterAnswering = () => master !== null && master.link.silentMs < MASTER_HEARTBEAT.timeoutMs;
+  const masterAnswering = () => master !== null && master.link.answering();
   // Loaded only with --health: node:http is memory a daemon without it need not hold.
   const health = config.health === null ? null
     : (await import('./health.js')).createHealthActor({ bus, address: healthAddress(config.health)!, masterAnswering, fd: takeOver?.fds.health });

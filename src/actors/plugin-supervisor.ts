@@ -15,7 +15,7 @@ import { nextBackoff } from '../pool/backoff.js';
 import { PLUGIN_CONFIG_FAILED, PLUGIN_STOP_GRACE_MS } from '../supervision.js';
 
 const HOST_ENTRY = fileURLToPath(new URL('../bin/plugin-host.js', import.meta.url));
-export const PLUGIN_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000 };
+export const PLUGIN_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };
 
 export interface PluginSupervisor {
   list(): PluginInfo[];

@@ -12,14 +12,16 @@ import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { createCensusActor } from '../actors/census.js';
 import { createMemoryWatchActor } from '../actors/memory-watch.js';
-import { MASTER_BOOT_FAILED, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
+import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 import { watchHandoffs } from '../cluster/handoffs.js';
 
 const pipe = openParentPipe();
 const bus = createBus('master');
-const link = createLink(bus, pipe, { name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.inspect'] });
+const link = createLink(bus, pipe, {
+  name: 'master', wants: ['cmd.boot', 'cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.inspect'], stirEveryMs: MASTER_HEARTBEAT.intervalMs,
+});
 let exiting = false;
 
 // The daemon owns the signals. A signal to the whole process group (a terminal's Ctrl+C,
@@ -71,7 +73,8 @@ const master = createMasterActor({
   },
   fork(slot) {
     const worker = cluster.fork({ NAUGHT_WORKER: String(slot), ...drainEnv });
-    watchHandoffs(worker);
+    // Serving traffic keeps the daemon's heartbeat at its busy interval (link.stir).
+    watchHandoffs(worker, link.stir);
     output?.attach(worker);
     return worker;
   },

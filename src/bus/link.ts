@@ -23,8 +23,14 @@ export interface LinkOptions {
   /** What this end takes from the peer; anything else is dropped and reported through onRefused. */
   admit?: (envelope: Envelope) => boolean;
   onRefused?: (envelope: Envelope) => void;
-  /** Pings the peer every intervalMs; a peer silent for timeoutMs (a hung event loop) closes the link. */
-  heartbeat?: { intervalMs: number; timeoutMs: number };
+  /**
+   * Pings a peer not heard from for intervalMs, or for idleIntervalMs once nothing but pings
+   * has crossed the link for timeoutMs, so that an idle link wakes nobody; a ping unanswered
+   * for timeoutMs (a hung event loop) closes the link.
+   */
+  heartbeat?: { intervalMs: number; timeoutMs: number; idleIntervalMs: number };
+  /** The least time between two pings `stir` sends (the peer's heartbeat intervalMs). */
+  stirEveryMs?: number;
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
   carrySecrets?: boolean;
   /**
@@ -53,14 +59,26 @@ export interface Link {
   send(envelope: Envelope): void;
   /** Bytes queued for the peer and not yet taken by it: how far behind a reader is. */
   readonly bufferedBytes: number;
-  /** Time since the peer was last heard from (a frame, a pong). */
-  readonly silentMs: number;
+  /**
+   * False once a ping has gone unanswered for the heartbeat's intervalMs: the peer may be
+   * hung (at timeoutMs the link closes). Pings the peer now if it was last heard from over intervalMs ago, so that a
+   * caller that asks regularly (a liveness probe, the systemd watchdog) keeps it fresh.
+   */
+  answering(): boolean;
+  /**
+   * Work happened on this end that the peer's heartbeat should watch (the master handing
+   * off connections): sends a ping if nothing went out for stirEveryMs, so that the peer
+   * pings often while it lasts. Costs a comparison otherwise.
+   */
+  stir(): void;
   close(error?: LinkError): void;
   /** Settles once, with the error that closed the link or null for a clean end. */
   readonly closed: Promise<LinkError | null>;
   /** True once the peer's hello has arrived; false if the link closed first. */
   readonly ready: Promise<boolean>;
 }
+
+const isHeartbeat = (msg: Message) => msg.type === 'link.ping' || msg.type === 'link.pong';
 
 export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link {
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -86,7 +104,8 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     get peerWants() { return peerWants; },
     send: enqueue,
     get bufferedBytes() { return queuedBytes + stream.writableLength; },
-    get silentMs() { return Date.now() - lastHeard; },
+    answering,
+    stir,
     close,
     closed,
     ready,
@@ -100,6 +119,8 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   function enqueue(envelope: Envelope): void {
     if (isClosed) return;
+    lastSent = Date.now();
+    if (!isHeartbeat(envelope.msg)) busy(lastSent);
     const frame = encoder.encode(envelope);
     queue.push(frame);
     queuedBytes += frame.length;
@@ -136,9 +157,11 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (isClosed) return;
     lastHeard = Date.now();
     const msg = envelope.msg;
+    // A ping from the peer is its work too (stir); only a pong is the heartbeat's own.
+    if (msg.type !== 'link.pong') busy(lastHeard);
     if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
     else if (msg.type === 'link.ping') sendControl({ type: 'link.pong', n: msg.n });
-    else if (msg.type === 'link.pong') return;
+    else if (msg.type === 'link.pong') answered();
     else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
     else deliver(envelope);
   }
@@ -179,7 +202,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (isClosed) return;
     if (!error) flush();
     isClosed = true;
-    if (heartbeat) clearInterval(heartbeat);
+    if (heartbeatTimer) clearTimeout(heartbeatTimer);
     for (const unsubscribe of unsubscribes) unsubscribe();
     stream.off('data', onData);
     if (error) stream.destroy();
@@ -218,17 +241,74 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
       }));
     }
   }
-  sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
   let lastHeard = Date.now();
+  let lastSent = 0;
+  let lastBusy = Date.now();
+  let pingedAt: number | null = null;
   let pings = 0;
-  const heartbeat = options.heartbeat ? setInterval(() => {
-    const { timeoutMs } = options.heartbeat!;
-    if (Date.now() - lastHeard > timeoutMs) {
-      close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${timeoutMs} ms`));
-    } else {
-      sendControl({ type: 'link.ping', n: ++pings });
+  let heartbeatTimer: NodeJS.Timeout | null = null;
+  /** The time the heartbeat timer is due, to tell whether work calls for an earlier ping. */
+  let heartbeatDue = Infinity;
+  sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
+
+  function busy(now: number): void {
+    lastBusy = now;
+    // Woken from an idle spell: the next ping comes at the busy interval, not the idle one.
+    if (options.heartbeat && !isClosed && heartbeatDue - lastBusy > options.heartbeat.intervalMs) armHeartbeat(options.heartbeat.intervalMs);
+  }
+
+  function armHeartbeat(ms: number): void {
+    if (heartbeatTimer) clearTimeout(heartbeatTimer);
+    heartbeatDue = Date.now() + ms;
+    heartbeatTimer = setTimeout(checkPeer, ms);
+    heartbeatTimer.unref();
+  }
+
+  function ping(): void {
+    pingedAt = Date.now();
+    sendControl({ type: 'link.ping', n: ++pings });
+  }
+
+  function checkPeer(): void {
+    const { intervalMs, timeoutMs, idleIntervalMs } = options.heartbeat!;
+    const now = Date.now();
+    if (pingedAt !== null && lastHeard < pingedAt) {
+      if (now - pingedAt >= timeoutMs) return close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${timeoutMs} ms`));
+      return armHeartbeat(pingedAt + timeoutMs - now);
     }
-  }, options.heartbeat.intervalMs) : null;
-  heartbeat?.unref();
+    pingedAt = null;
+    const every = now - lastBusy < timeoutMs ? intervalMs : idleIntervalMs;
+    const silentMs = now - lastHeard;
+    if (silentMs < every) return armHeartbeat(every - silentMs);
+    ping();
+    armHeartbeat(timeoutMs);
+  }
+
+  /** The answer to our ping: the next one is due an interval from now, not at its timeout. */
+  function answered(): void {
+    if (!options.heartbeat || pingedAt === null) return;
+    pingedAt = null;
+    checkPeer();
+  }
+
+  function answering(): boolean {
+    if (isClosed) return false;
+    const heartbeat = options.heartbeat;
+    if (!heartbeat) return true;
+    const now = Date.now();
+    if (pingedAt !== null && lastHeard < pingedAt) return now - pingedAt < heartbeat.intervalMs;
+    if (now - lastHeard >= heartbeat.intervalMs) {
+      ping();
+      armHeartbeat(heartbeat.timeoutMs);
+    }
+    return true;
+  }
+
+  function stir(): void {
+    if (isClosed || Date.now() - lastSent < (options.stirEveryMs ?? 1_000)) return;
+    sendControl({ type: 'link.ping', n: 0 });
+  }
+
+  if (options.heartbeat) armHeartbeat(options.heartbeat.intervalMs);
   return link;
 }

@@ -150,7 +150,9 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
-  /** What `naught/worker` reports every 5 s over the worker's IPC channel (naught 1.6 ignored such messages). */
+  /** The census asks the workers that answer (naught/worker) for their metrics, for one status report. */
+  'worker.metrics-asked': Request;
+  /** What `naught/worker` reports when asked over the worker's IPC channel (naught 1.6 ignored such messages). */
   'worker.metrics': { workerId: number; slot: number; pid: number; lagMs: EventLoopLag; heapUsedBytes: number };
   /** The last lines (at most 20) a worker that died wrote to stderr, from the daemon's log rotator. */
   'worker.last-words': { workerId: number; slot: number; pid: number; lines: string[] };
@@ -310,7 +312,7 @@ const KNOWN_TYPES: Record<MessageType, true> = {
   'worker.kill': true, 'pool.event': true,
   'pool.reply': true, 'deploy.settled': true, 'log.rotated': true, 'logs.reopened': true, 'notice': true,
   'cmd.logs': true, 'logs.lines': true, 'logs.missed': true, 'logs.tailed': true,
-  'cmd.inspect': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
+  'cmd.inspect': true, 'worker.metrics-asked': true, 'worker.metrics': true, 'master.census': true, 'status.report': true,
   'worker.hung': true, 'worker.over-memory': true, 'worker.replacing': true,
   'cmd.history': true, 'cmd.rollback': true, 'cmd.upgrade': true, 'cmd.take-over': true, 'upgrade.ready': true,
   'upgrade.handed-over': true, 'upgrade.progress': true, 'upgrade.ended': true, 'history.list': true, 'rollback.refused': true, 'probation.ended': true,

@@ -14,7 +14,7 @@ interface ClusterMessage { cmd?: unknown; act?: unknown }
 /** Who each hand-off was last sent to: a refused one is sent on to another worker. */
 const lastSentTo = new Map<Handle, Worker>();
 
-export function watchHandoffs(worker: Worker): void {
+export function watchHandoffs(worker: Worker, onHandoff: () => void = () => {}): void {
   const child = worker.process as unknown as { send: (...args: unknown[]) => boolean };
   const send = child.send;
   child.send = function sendAndRemember(this: unknown, message: unknown, handle?: unknown, ...rest: unknown[]) {
@@ -22,6 +22,7 @@ export function watchHandoffs(worker: Worker): void {
     if (cmd === 'NODE_CLUSTER' && act === 'newconn' && isHandle(handle)) {
       forgetTaken();
       lastSentTo.set(handle, worker);
+      onHandoff();
     }
     return send.call(this, message, handle, ...rest);
   };

@@ -118,7 +118,7 @@ t.test('a heartbeat drops a peer whose event loop hangs, and keeps one that answ
   const [c, d] = await socketPair();
   t.teardown(() => { for (const s of [a, b, c, d]) s.destroy(); });
   const daemon = createBus('daemon');
-  const heartbeat = { intervalMs: 20, timeoutMs: 150 };
+  const heartbeat = { intervalMs: 20, timeoutMs: 150, idleIntervalMs: 20 };
   const hung = createLink(daemon, a, { name: 'daemon', wants: [], heartbeat });
   b.write(encodeHello()); // greets, then never answers a ping
   const alive = createLink(daemon, c, { name: 'daemon', wants: [], heartbeat });
@@ -131,6 +131,68 @@ t.test('a heartbeat drops a peer whose event loop hangs, and keeps one that answ
   await new Promise((r) => setImmediate(r));
   t.notOk(aliveClosed, 'a peer that answers pings stays linked');
   alive.close();
+});
+
+/** A hand-written peer on a raw socket: greets, answers pings, and records when each came. */
+function pingCounter(socket: net.Socket): { pings: number[]; send(msg: Envelope['msg']): void } {
+  const pings: number[] = [];
+  const send = (msg: Envelope['msg']) => socket.write(encodeFrame({ seq: 0, time: 0, sender: 'peer', msg }));
+  const decoder = new FrameDecoder(1024 * 1024);
+  socket.on('data', (chunk: Buffer) => decoder.feed(chunk, ({ msg }) => {
+    if (msg.type !== 'link.ping') return;
+    pings.push(Date.now());
+    send({ type: 'link.pong', n: msg.n });
+  }));
+  send({ type: 'link.hello', name: 'peer', wants: ['*'] });
+  return { pings, send };
+}
+
+t.test('the heartbeat pings a busy link often and an idle one seldom, and work wakes it at once', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const bus = createBus('daemon');
+  const link = createLink(bus, a, { name: 'daemon', wants: ['*'], heartbeat: { intervalMs: 40, timeoutMs: 200, idleIntervalMs: 600 } });
+  const peer = pingCounter(b);
+  // Busy for timeoutMs after the hellos: a ping every 40 ms; then idle: every 600 ms.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const idle = peer.pings.filter((at, i) => i > 0 && at - peer.pings[i - 1]! > 400).length;
+  t.ok(peer.pings.length >= 5 && peer.pings.length <= 9, `a few pings while busy, then one per idle interval (${peer.pings.length})`);
+  t.ok(idle >= 1, 'idle gaps of the idle interval');
+  // A frame from the peer is work: the next ping comes at the busy interval.
+  const before = peer.pings.length;
+  peer.send({ type: 'cmd.status', requestId: 'q' });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.ok(peer.pings.length >= before + 1, 'pinged within the busy interval of the work');
+  t.ok(link.answering(), 'a peer that answers is answering');
+  link.close();
+});
+
+t.test('answering(): pings a peer not heard from lately, and is false once that ping goes unanswered for intervalMs', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const link = createLink(createBus('daemon'), a, { name: 'daemon', wants: [], heartbeat: { intervalMs: 50, timeoutMs: 400, idleIntervalMs: 10_000 } });
+  b.write(encodeHello()); // greets, then never answers a ping
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  t.ok(link.answering(), 'heard from at the hello: answering, and a ping goes out');
+  await new Promise((resolve) => setTimeout(resolve, 70));
+  t.notOk(link.answering(), 'that ping unanswered for intervalMs: not answering');
+  t.equal((await link.closed)?.code, 'LINK_PEER_UNRESPONSIVE', 'and at timeoutMs the link closes');
+  t.notOk(link.answering(), 'a closed link does not answer');
+});
+
+t.test('stir(): a ping to the peer at most once per stirEveryMs, none while frames go out anyway', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const peer = pingCounter(b);
+  const link = createLink(createBus('master'), a, { name: 'master', wants: [], stirEveryMs: 100 });
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  for (let i = 0; i < 50; i++) link.stir();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.equal(peer.pings.length, 1, 'one ping for fifty stirs');
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  link.stir();
+  await waitFor('the next stir after stirEveryMs', () => peer.pings.length === 2);
+  link.close();
 });
 
 t.test('admit refuses what a peer may not publish, and the link stays up', async (t) => {

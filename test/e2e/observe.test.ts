@@ -77,26 +77,50 @@ t.test('a deploy in progress: its phase, start, target and who asked', async (t)
   await deploy.exited;
 });
 
-t.test('naught/worker reports event-loop lag and heap; a blocked loop shows', async (t) => {
+t.test('naught/worker reports event-loop lag and heap when a report asks, and only then; a blocked loop shows', async (t) => {
   const box = new Sandbox(t);
   const port = await freePort();
-  const env = { PORT: String(port), NAUGHT_METRICS_INTERVAL_MS: '200' };
-  t.equal((await box.naught(['start', '--trace', 'trace.bin', fixture('helper/blocks.mjs')], env)).code, 0);
+  t.equal((await box.naught(['start', '--trace', 'trace.bin', fixture('helper/blocks.mjs')], { PORT: String(port) })).code, 0);
   t.teardown(() => box.naught(['stop', '--timeout', '1']));
-  await waitFor('a first lag report', async () => (await report(box, t)).workers[0]?.lagMs ?? null);
+  const reports = async () => (await box.naught(['trace', '--type', 'worker.metrics', 'trace.bin'])).stdout.trim().split('\n').filter(Boolean);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.equal((await reports()).length, 1, 'one report at online(), and none while nobody asks');
   await fetch(`http://127.0.0.1:${port}/block/1000`);
-  // Each report covers the 200 ms before it: the trace keeps them all.
-  let trace = { stdout: '' };
-  const maxima = () => [...trace.stdout.matchAll(/lagMs\.max=([\d.]+)/g)].map((m) => Number(m[1]));
+  const blocked = (await report(box, t)).workers[0]!;
   // The delay recorded is the block less the monitor's 10 ms resolution, give or take.
-  await waitFor('a report that saw the 1 s block', async () => {
-    trace = await box.naught(['trace', '--type', 'worker.metrics', 'trace.bin']);
-    return maxima().some((max) => max >= 500);
-  });
-  const worker = (await report(box, t)).workers[0]!;
-  t.ok(worker.heapUsedBytes! > 1024 * 1024, 'the heap in use');
-  t.match(worker.lagMs, { p50: Number, p99: Number, max: Number }, 'the latest lag');
-  t.match(trace.stdout, /master → worker\.metrics {2}workerId=\d+ slot=0 pid=\d+ lagMs\.p50=[\d.]+ lagMs\.p99=[\d.]+ lagMs\.max=[\d.]+ heapUsedBytes=\d+/, 'the trace has the reports');
+  t.ok(blocked.lagMs!.max >= 500, `the 1 s block shows in the next report (max ${blocked.lagMs!.max} ms)`);
+  t.ok(blocked.heapUsedBytes! > 1024 * 1024, 'the heap in use');
+  const next = (await report(box, t)).workers[0]!;
+  t.ok(next.lagMs!.max < 500, `a report covers the time since the one before (max ${next.lagMs!.max} ms)`);
+  const asked = await box.naught(['trace', '--type', 'worker.metrics-asked', 'trace.bin']);
+  t.equal(asked.stdout.trim().split('\n').length, 2, 'one ask per report');
+  t.equal((await reports()).length, 3, 'one answer per ask');
+  t.match((await reports())[1], /master → worker\.metrics {2}workerId=\d+ slot=0 pid=\d+ lagMs\.p50=[\d.]+ lagMs\.p99=[\d.]+ lagMs\.max=[\d.]+ heapUsedBytes=\d+/, 'the trace has the reports');
+});
+
+t.test('a worker blocked when asked: the report comes without waiting for it, and its late answer counts the wait as delay', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  t.equal((await box.naught(['start', fixture('helper/blocks.mjs')], { PORT: String(port) })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  await waitFor('the report at online()', async () => (await report(box, t)).workers[0]?.lagMs ?? null);
+  const block = fetch(`http://127.0.0.1:${port}/block/2000`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const during = await box.naught(['status', '--json']);
+  t.equal(during.code, 0);
+  t.ok(JSON.parse(during.stdout).workers[0].lagMs.max < 500, 'during the block: the previous figures');
+  await block;
+  const after = (await report(box, t)).workers[0]!;
+  t.ok(after.lagMs!.max >= 1000, `after it: the block (max ${after.lagMs!.max} ms)`);
+});
+
+t.test('NAUGHT_METRICS_INTERVAL_MS: reports as they go, without asking, for the trace', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  t.equal((await box.naught(['start', '--trace', 'trace.bin', fixture('helper/blocks.mjs')], { PORT: String(port), NAUGHT_METRICS_INTERVAL_MS: '200' })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  await waitFor('reports nobody asked for', async () => (await box.naught(['trace', '--type', 'worker.metrics', 'trace.bin'])).stdout.trim().split('\n').length >= 4);
+  t.equal((await box.naught(['trace', '--type', 'worker.metrics-asked', 'trace.bin'])).stdout, '');
 });
 
 /** `naught args…` on a pseudo-terminal (util-linux's script): what a terminal shows. */
