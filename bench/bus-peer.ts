@@ -15,7 +15,9 @@ if (process.argv[2] === 'bus') {
   // One-way stream: count silently, answer once with the total.
   bus.on('worker.online', ({ workerId }) => {
     received++;
-    if (workerId === -1) bus.publish({ type: 'pool.reply', requestId: String(received), event: 'Status', waitingFor: null, count });
+    if (workerId !== -1) return;
+    bus.publish({ type: 'pool.reply', requestId: String(received), event: 'Status', waitingFor: null, count });
+    received = 0;
   });
   void link.closed.then(() => process.exit(0));
 } else {
@@ -25,7 +27,9 @@ if (process.argv[2] === 'bus') {
       process.send!({ type: 'pool.reply', requestId: msg.requestId, event: 'Status', waitingFor: null, count });
     } else {
       received++;
-      if (msg.workerId === -1) process.send!({ type: 'pool.reply', requestId: String(received), event: 'Status', waitingFor: null, count });
+      if (msg.workerId !== -1) return;
+      process.send!({ type: 'pool.reply', requestId: String(received), event: 'Status', waitingFor: null, count });
+      received = 0;
     }
   });
   process.on('disconnect', () => process.exit(0));

@@ -9,6 +9,8 @@ import { isMessageType, withoutSecrets, type Envelope } from './messages.js';
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const HEADER_BYTES = 4;
+/** Small enough for Node's pooled allocation (under 4 KiB), which a single reply uses. */
+const MIN_BATCH_BYTES = 2048;
 
 // A fresh object each time: msgpackr keeps its record state on the options it is given.
 // Without records every frame stands alone, as it must in a file read from any rotation.
@@ -45,12 +47,57 @@ export class FrameEncoder {
   }
 
   encode(envelope: Envelope): Buffer {
-    const msg = this.carrySecrets || typeof envelope.msg !== 'object' ? envelope.msg : withoutSecrets(envelope.msg);
-    const body = this.packr.pack(msg === envelope.msg ? envelope : { ...envelope, msg });
+    const body = this.body(envelope);
     const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
     frame.writeUInt32BE(body.length, 0);
     body.copy(frame, HEADER_BYTES);
     return frame;
+  }
+
+  /** The msgpack body alone, in the packer's own buffer: valid until the next call. */
+  body(envelope: Envelope): Buffer {
+    const msg = this.carrySecrets || typeof envelope.msg !== 'object' ? envelope.msg : withoutSecrets(envelope.msg);
+    return this.packr.pack(msg === envelope.msg ? envelope : { ...envelope, msg });
+  }
+}
+
+/**
+ * Frames gathered for one write: each body is copied once, straight from the packer, into
+ * a buffer sized by the batch before (a flood's batches are large, a reply's small).
+ */
+export class FrameBatch {
+  private buffer: Buffer | null = null;
+  private used = 0;
+  private capacity = MIN_BATCH_BYTES;
+
+  constructor(private readonly encoder: FrameEncoder) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  add(envelope: Envelope): void {
+    const body = this.encoder.body(envelope);
+    const need = this.used + HEADER_BYTES + body.length;
+    if (this.buffer === null || need > this.buffer.length) {
+      while (this.capacity < need) this.capacity *= 2;
+      const grown = Buffer.allocUnsafe(this.capacity);
+      this.buffer?.copy(grown, 0, 0, this.used);
+      this.buffer = grown;
+    }
+    this.buffer.writeUInt32BE(body.length, this.used);
+    body.copy(this.buffer, this.used + HEADER_BYTES);
+    this.used = need;
+  }
+
+  /** The frames so far, for one write. The next batch gets a new buffer: the stream may still hold this one. */
+  take(): Buffer {
+    const frames = this.buffer!.subarray(0, this.used);
+    this.capacity = MIN_BATCH_BYTES;
+    while (this.capacity < this.used) this.capacity *= 2;
+    this.buffer = null;
+    this.used = 0;
+    return frames;
   }
 }
 
@@ -76,11 +123,13 @@ export function toEnvelope(value: unknown): Envelope {
 
 /**
  * Turns a byte stream into envelopes. Chunks may split frames anywhere or hold many
- * frames; bytes are copied once into a frame-sized buffer, never re-concatenated.
+ * frames. Frames within a chunk are decoded where they lie; only a frame split across
+ * chunks is copied, once, into a frame-sized buffer.
  */
 export class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** The start of a frame the chunks so far hold only part of. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private decoded = 0;
   private readonly unpackr: Unpackr;
 
@@ -90,7 +139,7 @@ export class FrameDecoder {
 
   /** Bytes of an unfinished frame; a stream that ends with some has been cut mid-frame. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.heldBytes;
   }
 
   /** Where the next frame starts in the stream: the offset of any damage found next. */
@@ -106,59 +155,63 @@ export class FrameDecoder {
 
   /** Hands over each whole frame in turn, so those before a damaged one are not lost with it. */
   feed(chunk: Buffer, onEnvelope: (envelope: Envelope) => void): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= HEADER_BYTES) {
-      const length = this.peekLength();
-      if (length > this.maxFrameBytes) {
-        throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      }
-      if (this.buffered < HEADER_BYTES + length) break;
-      this.take(HEADER_BYTES);
-      const envelope = this.decodeBody(this.take(length));
-      this.decoded += HEADER_BYTES + length;
-      onEnvelope(envelope);
+    let at = 0;
+    if (this.heldBytes > 0) {
+      at = this.completeHeld(chunk, onEnvelope);
+      if (at < 0) return;
+    }
+    while (chunk.length - at >= HEADER_BYTES) {
+      const length = this.checkedLength(chunk.readUInt32BE(at));
+      const end = at + HEADER_BYTES + length;
+      if (end > chunk.length) break;
+      onEnvelope(this.decodeBody(chunk, at + HEADER_BYTES, end));
+      at = end;
+    }
+    if (at < chunk.length) {
+      this.held.push(at === 0 ? chunk : chunk.subarray(at));
+      this.heldBytes += chunk.length - at;
     }
   }
 
-  private peekLength(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= HEADER_BYTES) return first.readUInt32BE(0);
-    const header = Buffer.concat(this.chunks, HEADER_BYTES);
-    return header.readUInt32BE(0);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      this.chunks[0] = first.subarray(n);
-      if (this.chunks[0].length === 0) this.chunks.shift();
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
+  /** Finishes the held frame with the start of `chunk`: how much of it that took, or -1 if not enough. */
+  private completeHeld(chunk: Buffer, onEnvelope: (envelope: Envelope) => void): number {
+    const available = this.heldBytes + chunk.length;
+    if (available < HEADER_BYTES) return this.hold(chunk);
+    const header = this.held[0]!.length >= HEADER_BYTES ? this.held[0]! : Buffer.concat([...this.held, chunk], HEADER_BYTES);
+    const frameBytes = HEADER_BYTES + this.checkedLength(header.readUInt32BE(0));
+    if (available < frameBytes) return this.hold(chunk);
+    const frame = Buffer.allocUnsafe(frameBytes);
     let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0]!;
-      const used = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, used);
-      filled += used;
-      if (used === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(used);
-    }
-    this.buffered -= n;
-    return out;
+    for (const part of this.held) filled += part.copy(frame, filled);
+    const taken = chunk.copy(frame, filled, 0, frameBytes - filled);
+    this.held = [];
+    this.heldBytes = 0;
+    onEnvelope(this.decodeBody(frame, HEADER_BYTES, frameBytes));
+    return taken;
   }
 
-  private decodeBody(body: Buffer): Envelope {
+  private hold(chunk: Buffer): -1 {
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    return -1;
+  }
+
+  private checkedLength(length: number): number {
+    if (length > this.maxFrameBytes) {
+      throw new FrameError('FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    }
+    return length;
+  }
+
+  private decodeBody(source: Buffer, start: number, end: number): Envelope {
     let value: unknown;
     try {
-      value = this.unpackr.unpack(body);
+      value = this.unpackr.unpack(source, { start, end });
     } catch (cause) {
       throw new FrameError('FRAME_NOT_MSGPACK', 'frame body is not valid msgpack', { cause });
     }
-    return toEnvelope(value);
+    const envelope = toEnvelope(value);
+    this.decoded += HEADER_BYTES + end - start;
+    return envelope;
   }
 }
-
-

@@ -4,7 +4,7 @@
 // process, on bad input.
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameBatch, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
 import { isMessageType, type Envelope, type Message, type MessageType } from './messages.js';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -83,12 +83,10 @@ const isHeartbeat = (msg: Message) => msg.type === 'link.ping' || msg.type === '
 export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link {
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   const decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-  const encoder = new FrameEncoder({ carrySecrets: options.carrySecrets ?? false });
+  const batch = new FrameBatch(new FrameEncoder({ carrySecrets: options.carrySecrets ?? false }));
   let peerWants: Set<string> | null = null;
   let peerName: string | null = null;
   let beforeHello: Envelope[] = [];
-  let queue: Buffer[] = [];
-  let queuedBytes = 0;
   let flushScheduled = false;
   let isClosed = false;
   let settle!: (error: LinkError | null) => void;
@@ -103,7 +101,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     get peerName() { return peerName; },
     get peerWants() { return peerWants; },
     send: enqueue,
-    get bufferedBytes() { return queuedBytes + stream.writableLength; },
+    get bufferedBytes() { return batch.bytes + stream.writableLength; },
     answering,
     stir,
     close,
@@ -121,10 +119,8 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (isClosed) return;
     lastSent = Date.now();
     if (!isHeartbeat(envelope.msg)) busy(lastSent);
-    const frame = encoder.encode(envelope);
-    queue.push(frame);
-    queuedBytes += frame.length;
-    if (queuedBytes + stream.writableLength > maxBuffered) {
+    batch.add(envelope);
+    if (batch.bytes + stream.writableLength > maxBuffered) {
       close(new LinkError('LINK_PEER_TOO_SLOW', `peer ${peerName ?? '(unnamed)'} stopped reading: more than ${maxBuffered} bytes queued`));
       return;
     }
@@ -137,11 +133,8 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   // Frames published in one turn of the event loop go out in one write.
   function flush(): void {
     flushScheduled = false;
-    if (isClosed || queue.length === 0) return;
-    const data = queue.length === 1 ? queue[0]! : Buffer.concat(queue, queuedBytes);
-    queue = [];
-    queuedBytes = 0;
-    stream.write(data);
+    if (isClosed || batch.bytes === 0) return;
+    stream.write(batch.take());
   }
 
   function onData(chunk: Buffer): void {
