@@ -105,13 +105,17 @@ t.test("online() and offline() send naught's messages", async (t) => {
   const original = process.send;
   process.send = ((message: unknown) => { sent.push(message); return true; }) as typeof process.send;
   t.teardown(() => { process.send = original; });
+  const said = () => sent.filter((message) => typeof message === 'string');
   const server = http.createServer();
   online(server);
-  t.same(sent, [], "not before it listens");
+  t.same(said(), [], "not before it listens");
+  // The first metrics report goes at once: it tells the master this worker answers asks.
+  t.match(sent, [{ naught: 'metrics', lagMs: { p50: Number, p99: Number, max: Number }, heapUsedBytes: Number }], 'one metrics report');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.same(sent, ['online'], 'once it listens');
+  t.same(said(), ['online'], 'once it listens');
   online();
   offline();
-  t.same(sent, ['online', 'online', 'offline']);
+  t.same(said(), ['online', 'online', 'offline']);
+  t.equal(sent.length, 4, 'the metrics report only once');
   server.close();
 });
