@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { createBus, type Bus } from '../src/bus/bus.js';
 import { spawnWithPipe } from '../src/bus/fd3.js';
 import { createLink, type Link } from '../src/bus/link.js';
-import { machine, median, printTable, quantile, writeResult } from './lib/stats.js';
+import path from 'node:path';
+import { machine, markdownTable, median, printTable, quantile, writeBenchmarksSection, writeResult } from './lib/stats.js';
 
 const PEER = fileURLToPath(new URL('./bus-peer.js', import.meta.url));
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const THROUGHPUT_MESSAGES = 100_000;
 const WINDOW = 1000;
@@ -160,4 +162,15 @@ const oneWayMet = bus.msgsPerSec / nodeIpc.msgsPerSec >= 5;
 const p99Met = bus.p99Ms <= nodeIpc.p99Ms;
 console.log(`targets, at steady state: one-way ≥ 5x Node IPC: ${(bus.msgsPerSec / nodeIpc.msgsPerSec).toFixed(2)}x, ${oneWayMet ? 'met' : 'missed'}; round-trip p99 ≤ Node IPC's: ${bus.p99Ms} ms against ${nodeIpc.p99Ms} ms, ${p99Met ? 'met' : 'missed'}`);
 console.log(`medians of ${RUNS} runs; each pass twice on one channel, the first (cold) in a fresh peer; one-way: ${THROUGHPUT_MESSAGES} messages, ${WINDOW} per event-loop turn; request+reply: ${WINDOW} in flight; latency: ${ROUND_TRIPS} sequential round trips`);
-writeResult('bench/results/bus.json', { machine: machine(), date: new Date().toISOString(), bus, nodeIpc, ratio: bus.msgsPerSec / nodeIpc.msgsPerSec });
+const info = machine();
+writeResult(path.join(ROOT, 'bench/results/bus.json'), { machine: info, date: new Date().toISOString(), bus, nodeIpc, ratio: bus.msgsPerSec / nodeIpc.msgsPerSec });
+const headers = ['channel', 'one-way msgs/s (min-max)', 'req+reply msgs/s', 'p50 ms', 'p99 ms', 'cold one-way msgs/s', 'cold p99 ms'];
+const mdRow = (name: string, r: typeof bus) => [name, `${r.msgsPerSec} (${r.msgsPerSecMin}-${r.msgsPerSecMax})`, r.requestReplyMsgsPerSec, r.p50Ms, r.p99Ms, r.cold.msgsPerSec, r.cold.p99Ms];
+writeBenchmarksSection(ROOT, '## Bus', [
+  '## Bus',
+  '',
+  `Our link (fd-3 pipe, msgpack frames) against Node's \`process.send\` channel (JSON), the same messages in the same run. Each pass runs twice on one channel: cold (a fresh peer, V8 still compiling) and then at steady state, which the targets judge. One-way: ${THROUGHPUT_MESSAGES} messages, ${WINDOW} per event-loop turn; request+reply: ${WINDOW} in flight; latency: ${ROUND_TRIPS} sequential round trips. Medians of ${RUNS} runs. One-way ${(bus.msgsPerSec / nodeIpc.msgsPerSec).toFixed(2)}× Node IPC (target ≥ 5×, ${oneWayMet ? 'met' : 'missed'}), cold ${(bus.cold.msgsPerSec / nodeIpc.cold.msgsPerSec).toFixed(2)}×; p99 ${bus.p99Ms} against ${nodeIpc.p99Ms} ms (target ≤, ${p99Met ? 'met' : 'missed'}). \`npm run bench:bus\`. ${info.cpus} × ${info.cpuModel}, Node ${info.node}.`,
+  '',
+  ...markdownTable(headers, [mdRow('naught link', bus), mdRow('node process.send', nodeIpc)]),
+  '',
+].join('\n'));

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { machine, median, printTable, writeResult } from './lib/stats.js';
+import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { node8 } from './lib/node8.js';
 import { children, commandLine, peakRss } from './lib/proc.js';
 
@@ -264,17 +264,26 @@ const ratio = (name: string, key: Figure, baseline: string) => `${(summary[name]
 const figure = (s: { median: number; min: number; max: number }) => `${s.median} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
 const naught16 = setups[3]!.name;
 const oursName = setups[2]!.name;
-printTable(
-  ['setup', 'from command, s', 'vs redirect', 'vs naught 1.6', 'from first line, s', 'vs redirect', 'vs naught 1.6', 'all gzipped, s', 'daemon MiB', 'master MiB', 'compressor MiB', 'lost', 'dup', 'torn'],
-  Object.entries(summary).map(([name, s]) => [
-    name,
-    figure(s.seconds), ratio(name, 'seconds', redirect.name), ratio(name, 'seconds', naught16),
-    figure(s.floodSeconds), ratio(name, 'floodSeconds', redirect.name), ratio(name, 'floodSeconds', naught16),
-    s.gzippedSeconds ?? '-', s.daemonPeakMiB ?? '-', s.masterPeakMiB ?? '-', s.compressorPeakMiB ?? '-', s.lost, s.duplicated, s.torn,
-  ]),
-);
+const headers = ['setup', 'from command, s', 'vs redirect', 'vs naught 1.6', 'from first line, s', 'vs redirect', 'vs naught 1.6', 'all gzipped, s', 'daemon MiB', 'master MiB', 'compressor MiB', 'lost', 'dup', 'torn'];
+const rows = Object.entries(summary).map(([name, s]) => [
+  name,
+  figure(s.seconds), ratio(name, 'seconds', redirect.name), ratio(name, 'seconds', naught16),
+  figure(s.floodSeconds), ratio(name, 'floodSeconds', redirect.name), ratio(name, 'floodSeconds', naught16),
+  s.gzippedSeconds ?? '-', s.daemonPeakMiB ?? '-', s.masterPeakMiB ?? '-', s.compressorPeakMiB ?? '-', s.lost, s.duplicated, s.torn,
+]);
+printTable(headers, rows);
 const relayRatio = summary[oursName]!.floodSeconds.median / summary[catRelay.name]!.floodSeconds.median;
 console.log(`\ntarget: ≤ 1.2x the cat relay (from the first line), ${PER_LINE ? 'one console.log per line' : 'writes of 100 lines'}: ${relayRatio.toFixed(2)}x, ${relayRatio <= 1.2 ? 'met' : 'missed'}`);
 console.log(`${2 * MEGABYTES} MB of ~90-byte lines from 2 workers, --max-log-size ${MAX_LOG_SIZE}; medians (min-max) of ${RUNS} runs; peak RSS; every line checked`);
 console.log('all gzipped: from the first line until no rotated file is left uncompressed (ours waits for a flood to pass, see README)');
-writeResult(path.join(ROOT, `bench/results/logs${PER_LINE ? '-per-line' : ''}.json`), { machine: machine(), date: new Date().toISOString(), megabytesPerWorker: MEGABYTES, writer: PER_LINE ? 'line' : 'batched', runs: RUNS, results: summary, vsCatRelay: relayRatio });
+const info = machine();
+writeResult(path.join(ROOT, `bench/results/logs${PER_LINE ? '-per-line' : ''}.json`), { machine: info, date: new Date().toISOString(), megabytesPerWorker: MEGABYTES, writer: PER_LINE ? 'line' : 'batched', runs: RUNS, results: summary, vsCatRelay: relayRatio });
+const heading = `## Logs: ${PER_LINE ? 'one console.log per line' : 'batched writers'}`;
+writeBenchmarksSection(ROOT, heading, [
+  heading,
+  '',
+  `${2 * MEGABYTES} MB of ~90-byte lines from 2 workers (${PER_LINE ? 'one `console.log` per line' : 'writes of 100 lines'}), \`--max-log-size ${MAX_LOG_SIZE}\`, every line checked in the live file and the decompressed archives; seconds from the command and from the first line until every line is on disk, medians (min-max) of ${RUNS} runs, peak RSS. The cat relay (\`bench/relay-floor.sh\`: each worker piped through its own \`cat >>\` into a file of its own) is the floor: ours ${relayRatio.toFixed(2)}× it from the first line (target ≤ 1.2×, ${relayRatio <= 1.2 ? 'met' : 'missed'}). \`npm run bench:logs${PER_LINE ? ':per-line' : ''}\`. ${info.cpus} × ${info.cpuModel}, Node ${info.node}.`,
+  '',
+  ...markdownTable(headers, rows),
+  '',
+].join('\n'));
