@@ -61,8 +61,9 @@ export interface Link {
   readonly bufferedBytes: number;
   /**
    * False once a ping has gone unanswered for the heartbeat's intervalMs: the peer may be
-   * hung (at timeoutMs the link closes). Pings the peer now if it was last heard from over intervalMs ago, so that a
-   * caller that asks regularly (a liveness probe, the systemd watchdog) keeps it fresh.
+   * hung (at timeoutMs the link closes). Pings the peer now if it was last heard from
+   * over intervalMs ago, so that a caller that asks regularly (a liveness probe, the
+   * systemd watchdog) keeps the answer fresh.
    */
   answering(): boolean;
   /**
