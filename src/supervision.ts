@@ -11,7 +11,8 @@ export const METRICS_ANSWER_WAIT_MS = 250;
 /**
  * A master whose loop is stuck (SIGSTOP, an endless loop) is replaced: the daemon pings it
  * when it has not heard from it for intervalMs while either of them works (commands,
- * deploys, the master handing off connections), for idleIntervalMs after timeoutMs with
- * none, and gives up on a ping unanswered for timeoutMs.
+ * deploys, the master handing off connections, which it tells at most every intervalMs),
+ * for idleIntervalMs after twice timeoutMs with none, and gives up on a ping unanswered
+ * for timeoutMs.
  */
 export const MASTER_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };

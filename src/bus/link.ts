@@ -24,12 +24,12 @@ export interface LinkOptions {
   admit?: (envelope: Envelope) => boolean;
   onRefused?: (envelope: Envelope) => void;
   /**
-   * Pings a peer not heard from for intervalMs, or for idleIntervalMs once nothing but pings
-   * has crossed the link for timeoutMs, so that an idle link wakes nobody; a ping unanswered
-   * for timeoutMs (a hung event loop) closes the link.
+   * Pings a peer not heard from for intervalMs, or for idleIntervalMs once nothing but its
+   * own pings and pongs has crossed the link for twice timeoutMs, so that an idle link
+   * wakes nobody; a ping unanswered for timeoutMs (a hung event loop) closes the link.
    */
   heartbeat?: { intervalMs: number; timeoutMs: number; idleIntervalMs: number };
-  /** The least time between two pings `stir` sends (the peer's heartbeat intervalMs). */
+  /** The time between two pings `stir` sends while work goes on (the peer's heartbeat intervalMs). */
   stirEveryMs?: number;
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
   carrySecrets?: boolean;
@@ -68,8 +68,8 @@ export interface Link {
   answering(): boolean;
   /**
    * Work happened on this end that the peer's heartbeat should watch (the master handing
-   * off connections): sends a ping if nothing went out for stirEveryMs, so that the peer
-   * pings often while it lasts. Costs a comparison otherwise.
+   * off connections): sends a ping at most once per stirEveryMs, so that the peer keeps
+   * its busy interval while the work lasts. Costs a comparison otherwise.
    */
   stir(): void;
   close(error?: LinkError): void;
@@ -118,8 +118,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   function enqueue(envelope: Envelope): void {
     if (isClosed) return;
-    lastSent = Date.now();
-    if (!isHeartbeat(envelope.msg)) busy(lastSent);
+    if (!isHeartbeat(envelope.msg)) busy(Date.now());
     batch.add(envelope);
     if (batch.bytes + stream.writableLength > maxBuffered) {
       close(new LinkError('LINK_PEER_TOO_SLOW', `peer ${peerName ?? '(unnamed)'} stopped reading: more than ${maxBuffered} bytes queued`));
@@ -236,7 +235,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     }
   }
   let lastHeard = Date.now();
-  let lastSent = 0;
+  let lastStir = 0;
   let lastBusy = Date.now();
   let pingedAt: number | null = null;
   let pings = 0;
@@ -271,7 +270,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
       return armHeartbeat(pingedAt + timeoutMs - now);
     }
     pingedAt = null;
-    const every = now - lastBusy < timeoutMs ? intervalMs : idleIntervalMs;
+    const every = now - lastBusy < 2 * timeoutMs ? intervalMs : idleIntervalMs;
     const silentMs = now - lastHeard;
     if (silentMs < every) return armHeartbeat(every - silentMs);
     ping();
@@ -299,7 +298,9 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   }
 
   function stir(): void {
-    if (isClosed || Date.now() - lastSent < (options.stirEveryMs ?? 1_000)) return;
+    const now = Date.now();
+    if (isClosed || now - lastStir < (options.stirEveryMs ?? 1_000)) return;
+    lastStir = now;
     sendControl({ type: 'link.ping', n: 0 });
   }
 

@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 async function idleCost(pids: number[]): Promise<{ ticks: number; cpuMs: number }> {
   const sum = (read: (pid: number) => number) => pids.reduce((total, pid) => total + read(pid), 0);
-  await sleep(10_000);
+  await sleep(12_000); // also past the master heartbeat's busy spell (10 s after the last work)
   for (let quiet = 0, tries = 0; quiet < 2 && tries < 15; tries++) {
     const before = sum(ticks);
     await sleep(2_000);
