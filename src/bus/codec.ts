@@ -3,7 +3,7 @@
 // once and refer to it afterwards, which halves the cost of small messages and their size.
 // The subpaths skip msgpackr's optional native string extractor: loading it costs each
 // process more start-up time than it saves on messages this small.
-import { Packr } from 'msgpackr/pack';
+import { Packr, RESET_BUFFER_MODE, REUSE_BUFFER_MODE } from 'msgpackr/pack';
 import { Unpackr } from 'msgpackr/unpack';
 import { isMessageType, withoutSecrets, type Envelope } from './messages.js';
 
@@ -48,18 +48,23 @@ export class FrameEncoder {
 
   encode(envelope: Envelope): Buffer {
     const body = this.body(envelope);
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    frame.writeUInt32BE(body.length, 0);
-    body.copy(frame, HEADER_BYTES);
+    const frame = Buffer.allocUnsafe(HEADER_BYTES + body.end - body.start);
+    frame.writeUInt32BE(body.end - body.start, 0);
+    body.copy(frame, HEADER_BYTES, body.start, body.end);
     return frame;
   }
 
-  /** The msgpack body alone, in the packer's own buffer: valid until the next call. */
-  body(envelope: Envelope): Buffer {
+  /**
+   * The msgpack body alone, between `start` and `end` of the packer's own buffer, which
+   * every call reuses from the same offset: no Buffer per frame, valid until the next call.
+   */
+  body(envelope: Envelope): PackedBody {
     const msg = this.carrySecrets || typeof envelope.msg !== 'object' ? envelope.msg : withoutSecrets(envelope.msg);
-    return this.packr.pack(msg === envelope.msg ? envelope : { ...envelope, msg });
+    return this.packr.pack(msg === envelope.msg ? envelope : { ...envelope, msg }, REUSE_BUFFER_MODE | RESET_BUFFER_MODE) as PackedBody;
   }
 }
+
+type PackedBody = Buffer & { start: number; end: number };
 
 /**
  * Frames gathered for one write: each body is copied once, straight from the packer, into
@@ -78,15 +83,16 @@ export class FrameBatch {
 
   add(envelope: Envelope): void {
     const body = this.encoder.body(envelope);
-    const need = this.used + HEADER_BYTES + body.length;
+    const length = body.end - body.start;
+    const need = this.used + HEADER_BYTES + length;
     if (this.buffer === null || need > this.buffer.length) {
       while (this.capacity < need) this.capacity *= 2;
       const grown = Buffer.allocUnsafe(this.capacity);
       this.buffer?.copy(grown, 0, 0, this.used);
       this.buffer = grown;
     }
-    this.buffer.writeUInt32BE(body.length, this.used);
-    body.copy(this.buffer, this.used + HEADER_BYTES);
+    this.buffer.writeUInt32BE(length, this.used);
+    body.copy(this.buffer, this.used + HEADER_BYTES, body.start, body.end);
     this.used = need;
   }
 
