@@ -48,8 +48,10 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
 
   async function answer(requestId: string): Promise<void> {
     const live = pool().workers.filter((worker) => forked.has(worker.id));
-    const fresh = freshMetrics(live.map((worker) => worker.id).filter((id) => metrics.has(id)));
-    bus.publish({ type: 'worker.metrics-asked', requestId });
+    // Only workers that report (naught/worker's, which report once at online()) are asked.
+    const reporters = live.map((worker) => worker.id).filter((id) => metrics.has(id));
+    const fresh = freshMetrics(reporters);
+    if (reporters.length > 0) bus.publish({ type: 'worker.metrics-asked', requestId });
     const [usage] = await Promise.all([sampler.sample([process.pid, ...live.map((worker) => forked.get(worker.id)!.pid)]), fresh]);
     const state = pool();
     const workers = state.workers.map((worker): WorkerReport => {

@@ -114,6 +114,14 @@ t.test('a worker blocked when asked: the report comes without waiting for it, an
   t.ok(after.lagMs!.max >= 1000, `after it: the block (max ${after.lagMs!.max} ms)`);
 });
 
+t.test('a server without naught/worker is never asked for metrics: its lag is null', async (t) => {
+  const box = new Sandbox(t);
+  t.equal((await box.naught(['start', '--trace', 'trace.bin', fixture('hello-server.cjs')], { PORT: String(await freePort()) })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  t.same((await report(box, t)).workers.map((worker) => worker.lagMs), [null]);
+  t.equal((await box.naught(['trace', '--type', 'worker.metrics-asked', 'trace.bin'])).stdout, '', 'no ask');
+});
+
 t.test('NAUGHT_METRICS_INTERVAL_MS: reports as they go, without asking, for the trace', async (t) => {
   const box = new Sandbox(t);
   const port = await freePort();
