@@ -18,6 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
 import { freePort, killTree, masterOf, rss } from './lib/proc.js';
+import { cpuNs, cpuTicks as ticks } from '../test/helpers/cpu.js';
+
+const cpuMs = (pid: number) => cpuNs(pid) / 1e6;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -42,18 +45,6 @@ function timed(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv 
 }
 
 const medianOf = (n: number, once: () => number) => median(Array.from({ length: n }, once));
-
-/** Clock ticks (user + system) a process has used. */
-function ticks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** CPU time of all a process's threads, in ms (schedstat: nanoseconds, not whole ticks). */
-function cpuMs(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]), 0) / 1e6;
-}
 
 /** Resident memory of a process by kind, from /proc/PID/smaps_rollup, in MiB. */
 function memoryOf(pid: number): { rss: number; anon: number; file: number } {

@@ -1,19 +1,10 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import { execFileSync } from 'node:child_process';
+import { cpuTicks } from '../../test/helpers/cpu.js';
+import { descendants } from '../../test/helpers/naught.js';
 
-/** A port on 127.0.0.1 that nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Every live descendant of pid, through /proc. */
-export const descendants = (pid: number): number[] => children(pid).flatMap((child) => [child, ...descendants(child)]);
+// The tests' own helpers, which the benches share.
+export { descendants, freePort } from '../../test/helpers/naught.js';
 
 /** SIGKILLs a process and all its descendants: what a bench run left, whatever its outcome. */
 export function killTree(pid: number): void {
@@ -40,12 +31,10 @@ function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-/** CPU time (user + system) a process has used, in seconds. */
+/** CPU time (user + system) a process has used, in seconds; 0 once it is gone. */
 export function cpuSeconds(pid: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuTicks(pid) / 100;
   } catch {
     return 0;
   }

@@ -7,18 +7,10 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { fixture } from '../helpers/paths.js';
+import { cpuNs, cpuTicks as ticks } from '../helpers/cpu.js';
 import { freePort, masterOf, Sandbox } from '../helpers/naught.js';
 
 const WINDOW_MS = 20_000;
-
-function ticks(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function cpuNs(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/task`).reduce((sum, task) => sum + Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]), 0);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
