@@ -118,7 +118,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   function enqueue(envelope: Envelope): void {
     if (isClosed) return;
-    if (!isHeartbeat(envelope.msg)) busy(Date.now());
+    if (options.heartbeat && !isHeartbeat(envelope.msg)) busy(Date.now());
     batch.add(envelope);
     if (batch.bytes + stream.writableLength > maxBuffered) {
       close(new LinkError('LINK_PEER_TOO_SLOW', `peer ${peerName ?? '(unnamed)'} stopped reading: more than ${maxBuffered} bytes queued`));
@@ -148,10 +148,12 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   function receive(envelope: Envelope): void {
     if (isClosed) return;
-    lastHeard = Date.now();
     const msg = envelope.msg;
-    // A ping from the peer is its work too (stir); only a pong is the heartbeat's own.
-    if (msg.type !== 'link.pong') busy(lastHeard);
+    if (options.heartbeat) {
+      lastHeard = Date.now();
+      // A ping from the peer is its work too (stir); only a pong is the heartbeat's own.
+      if (msg.type !== 'link.pong') busy(lastHeard);
+    }
     if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
     else if (msg.type === 'link.ping') sendControl({ type: 'link.pong', n: msg.n });
     else if (msg.type === 'link.pong') answered();
@@ -244,10 +246,11 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   let heartbeatDue = Infinity;
   sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
 
+  /** Only on a link with a heartbeat, as lastHeard: links without one (clients, plugins' ends) skip the clock. */
   function busy(now: number): void {
     lastBusy = now;
     // Woken from an idle spell: the next ping comes at the busy interval, not the idle one.
-    if (options.heartbeat && !isClosed && heartbeatDue - lastBusy > options.heartbeat.intervalMs) armHeartbeat(options.heartbeat.intervalMs);
+    if (!isClosed && heartbeatDue - lastBusy > options.heartbeat!.intervalMs) armHeartbeat(options.heartbeat!.intervalMs);
   }
 
   function armHeartbeat(ms: number): void {
