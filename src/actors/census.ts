@@ -51,7 +51,7 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
     // Only workers that report (naught/worker's, which report once at online()) are asked.
     const reporters = live.map((worker) => worker.id).filter((id) => metrics.has(id));
     const fresh = freshMetrics(reporters);
-    if (reporters.length > 0) bus.publish({ type: 'worker.metrics-asked', requestId });
+    if (reporters.length > 0) bus.publish({ type: 'worker.metrics-asked', requestId, workerIds: reporters });
     const [usage] = await Promise.all([sampler.sample([process.pid, ...live.map((worker) => forked.get(worker.id)!.pid)]), fresh]);
     const state = pool();
     const workers = state.workers.map((worker): WorkerReport => {

@@ -35,16 +35,14 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, hea
   let exited = false;
   let lastBeat: number | null = null;
   let watchdog: NodeJS.Timeout | null = null;
-  /** naught/worker reports once at online(): only such a worker is asked, never a plain server. */
-  let reportsMetrics = false;
   const delay = delayMs > 0 ? setTimeout(start, delayMs) : null;
 
   const offs = [
     bus.on('worker.shutdown', (cmd) => { if (cmd.workerId === workerId) shutdown(cmd.notify); }),
     bus.on('worker.kill', (cmd) => { if (cmd.workerId === workerId) kill(); }),
-    bus.on('worker.metrics-asked', () => {
+    bus.on('worker.metrics-asked', ({ workerIds }) => {
       // `at`: the worker counts a late answer as event-loop delay (worker.ts).
-      if (reportsMetrics && worker?.isConnected()) worker.send({ naught: 'metrics?', at: Date.now() });
+      if (workerIds.includes(workerId) && worker?.isConnected()) worker.send({ naught: 'metrics?', at: Date.now() });
     }),
   ];
   if (delay === null) start();
@@ -58,10 +56,7 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, hea
       if (message === 'online') bus.publish({ type: 'worker.online', workerId, slot, pid });
       else if (message === 'offline') bus.publish({ type: 'worker.offline', workerId, slot, pid });
       else if (isHeartbeat(message)) heard();
-      else if (isMetrics(message)) {
-        reportsMetrics = true;
-        bus.publish({ type: 'worker.metrics', workerId, slot, pid, lagMs: { p50: message.lagMs.p50, p99: message.lagMs.p99, max: message.lagMs.max }, heapUsedBytes: message.heapUsedBytes });
-      }
+      else if (isMetrics(message)) bus.publish({ type: 'worker.metrics', workerId, slot, pid, lagMs: { p50: message.lagMs.p50, p99: message.lagMs.p99, max: message.lagMs.max }, heapUsedBytes: message.heapUsedBytes });
     });
     worker.on('exit', (code: number | null, signal: string | null) => exit(code, signal));
     bus.publish({ type: 'worker.spawned', workerId, slot, pid });

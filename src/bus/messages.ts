@@ -150,8 +150,8 @@ export interface Catalogue {
   'worker.online': { workerId: number; slot: number; pid: number };
   'worker.offline': { workerId: number; slot: number; pid: number };
   'worker.exited': { workerId: number; slot: number; pid: number; code: number | null; signal: string | null };
-  /** The census asks the workers that answer (naught/worker) for their metrics, for one status report. */
-  'worker.metrics-asked': Request;
+  /** The census asks the workers that report (naught/worker's, which report once at online()) for their metrics, for one status report. */
+  'worker.metrics-asked': Request & { workerIds: number[] };
   /** What `naught/worker` reports when asked over the worker's IPC channel (naught 1.6 ignored such messages). */
   'worker.metrics': { workerId: number; slot: number; pid: number; lagMs: EventLoopLag; heapUsedBytes: number };
   /** The last lines (at most 20) a worker that died wrote to stderr, from the daemon's log rotator. */

@@ -28,7 +28,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
   'worker.over-memory': { type: 'worker.over-memory', workerId: 3, slot: 1, pid: 4242, rssBytes: 600_000_000, limitBytes: 536_870_912 },
   'worker.replacing': { type: 'worker.replacing', workerId: 3, slot: 1, reason: 'memory' },
   'cmd.inspect': { type: 'cmd.inspect', requestId: 'r10' },
-  'worker.metrics-asked': { type: 'worker.metrics-asked', requestId: 'r-7' },
+  'worker.metrics-asked': { type: 'worker.metrics-asked', requestId: 'r-7', workerIds: [3, 4] },
   'worker.metrics': { type: 'worker.metrics', workerId: 3, slot: 1, pid: 4242, lagMs: { p50: 10.1, p99: 12.5, max: 40 }, heapUsedBytes: 5_000_000 },
   'master.census': { type: 'master.census', requestId: 'r10', master: { pid: 4200, rssBytes: 50_000_000 }, pool: SAMPLE_POOL, workers: [SAMPLE_WORKER] },
   'status.report': {
