@@ -167,6 +167,21 @@ t.test('the heartbeat pings a busy link often and an idle one seldom, and work w
   link.close();
 });
 
+t.test('answering() on an idle link pings the peer at once, not at the next idle ping', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const link = createLink(createBus('daemon'), a, { name: 'daemon', wants: [], heartbeat: { intervalMs: 50, timeoutMs: 100, idleIntervalMs: 10_000 } });
+  const peer = pingCounter(b);
+  await new Promise((resolve) => setTimeout(resolve, 400)); // past twice timeoutMs: idle
+  const before = peer.pings.length;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(peer.pings.length, before, 'idle: no ping of its own');
+  t.ok(link.answering());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(peer.pings.length, before + 1, 'the one answering() sent');
+  link.close();
+});
+
 t.test('answering(): pings a peer not heard from lately, and is false once that ping goes unanswered for intervalMs', async (t) => {
   const [a, b] = await socketPair();
   t.teardown(() => { a.destroy(); b.destroy(); });
@@ -210,6 +225,30 @@ t.test('a peer that stirs keeps the busy interval while it works, its pongs notw
   t.equal((await daemon.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
   t.ok(Date.now() - hungAt < 1_000, `found in ${Date.now() - hungAt} ms, within the busy bound, not the idle interval`);
   master.close();
+});
+
+t.test('frames written while the peer does not read arrive whole and in order once it reads', async (t) => {
+  const [a, b] = await socketPair();
+  t.teardown(() => { a.destroy(); b.destroy(); });
+  const sender = createBus('daemon');
+  const link = createLink(sender, a, { name: 'daemon', wants: [] });
+  b.pause(); // the peer's link below does not read until resumed
+  const peer = createBus('peer');
+  const got: string[] = [];
+  peer.on('cmd.status', ({ requestId }) => got.push(requestId));
+  createLink(peer, b, { name: 'peer', wants: ['cmd.status'] });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Many batches, one per turn, more than the socket holds: writes stay queued in the stream.
+  const total = 20 * 500;
+  for (let turn = 0; turn < 20; turn++) {
+    for (let i = 0; i < 500; i++) sender.publish({ type: 'cmd.status', requestId: `r${turn * 500 + i}` });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.ok(a.writableLength > 0, `the stream holds ${a.writableLength} bytes the peer has not read`);
+  b.resume();
+  await waitFor('every frame', () => got.length >= total);
+  t.same(got, Array.from({ length: total }, (_, i) => `r${i}`));
+  link.close();
 });
 
 t.test('admit refuses what a peer may not publish, and the link stays up', async (t) => {

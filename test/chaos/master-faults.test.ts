@@ -42,14 +42,24 @@ for (const { phase, start, next, env, after, times } of phases) {
   });
 }
 
+/** SIGSTOPs a master; SIGKILLs it when the test ends, whatever happened. */
+function stopMaster(t: Test, pid: number): void {
+  process.kill(pid, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+}
+
+/** The daemon gives up on the stopped master within `withinMs`, and a new master serves. */
+async function replaced(box: Sandbox, stopped: number, withinMs: number): Promise<void> {
+  await waitFor('the daemon to give up on the master', () => log(box).includes(`The master process ${stopped} stopped answering for 5000 ms; killing it.`), withinMs);
+  await waitFor('a new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+}
+
 t.test('SIGSTOP the master: the daemon notices through the heartbeat, replaces it, and leaves none of its workers', async (t) => {
   const { box, master } = await serving(t, 'hello-server.cjs');
   const stopped = master();
   const workers = descendants(stopped);
-  process.kill(stopped, 'SIGSTOP');
-  t.teardown(() => { try { process.kill(stopped, 'SIGKILL'); } catch { /* gone */ } });
-  await waitFor('the daemon to give up on the master', () => log(box).includes(`The master process ${stopped} stopped answering for 5000 ms; killing it.`), 15_000);
-  await waitFor('a new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+  stopMaster(t, stopped);
+  await replaced(box, stopped, 15_000);
   t.notOk(isAlive(stopped), 'the stopped master is gone');
   await waitFor('its workers to be gone', () => workers.every((pid) => !isAlive(pid)));
   t.not(master(), stopped);
@@ -59,18 +69,17 @@ t.test('SIGSTOP the master: the daemon notices through the heartbeat, replaces i
 // idle naught wakes nobody (src/supervision.ts). Work wakes the heartbeat: a command for the
 // master, or connections the master hands off (it stirs the link); both are shown here
 // finding a master stopped after such a quiet spell within the busy bound, not 30 s later.
+// (A /livez probe does too: test/e2e/health.test.ts.)
 const QUIET_MS = 11_000;
 
 t.test('SIGSTOP an idle master, then ask for a report: the command wakes the heartbeat and the master is replaced', async (t) => {
   const { box, master } = await serving(t, 'hello-server.cjs');
   await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
   const stopped = master();
-  process.kill(stopped, 'SIGSTOP');
-  t.teardown(() => { try { process.kill(stopped, 'SIGKILL'); } catch { /* gone */ } });
+  stopMaster(t, stopped);
   const report = await box.naught(['status', '--json']);
   t.equal(JSON.parse(report.stdout).pool, null, 'the report comes without the stopped master\'s part');
-  await waitFor('the daemon to give up on the master', () => log(box).includes(`The master process ${stopped} stopped answering for 5000 ms; killing it.`), 12_000);
-  await waitFor('a new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+  await replaced(box, stopped, 12_000);
 });
 
 t.test('a master serving new connections keeps the heartbeat busy: stopped mid-traffic after a quiet spell, it is replaced as fast', async (t) => {
@@ -80,10 +89,8 @@ t.test('a master serving new connections keeps the heartbeat busy: stopped mid-t
   // New connections only: each is accepted by the master and handed to a worker.
   const until = Date.now() + 3_000;
   while (Date.now() < until) await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } }).then((res) => res.text());
-  process.kill(stopped, 'SIGSTOP');
-  t.teardown(() => { try { process.kill(stopped, 'SIGKILL'); } catch { /* gone */ } });
-  await waitFor('the daemon to give up on the master', () => log(box).includes(`The master process ${stopped} stopped answering for 5000 ms; killing it.`), 12_000);
-  await waitFor('a new master to be ready', async () => (await box.naught(['status'])).stdout === 'workers online: 2\n', 15_000);
+  stopMaster(t, stopped);
+  await replaced(box, stopped, 12_000);
 });
 
 t.test('kill -9 the daemon mid-deploy: the deploy says so, the master stops its workers, the next start recovers', async (t) => {

@@ -111,6 +111,30 @@ t.test('livez says whether the master answers; /status is the status --json docu
   t.notOk(fs.existsSync(socketPath), 'the health socket is gone with the daemon');
 });
 
+// After 10 s without work the daemon pings an idle master only every 30 s (src/supervision.ts);
+// each /livez probe asks for a fresh ping, so a prober finds a stopped master within its
+// period plus the 2.5 s a ping may go unanswered, not at the next idle ping.
+t.test('an idle master stopped: /livez probes find it within seconds, and it is replaced', async (t) => {
+  const box = new Sandbox(t);
+  const socketPath = box.path('health.sock');
+  t.equal((await box.naught(['start', '--health', 'unix:health.sock', fixture('hello-server.cjs')], { PORT: String(await freePort()) })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  const master = masterOf(box);
+  process.kill(master, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(master, 'SIGKILL'); } catch { /* gone */ } });
+  const stoppedAt = Date.now();
+  // One probe a second, as a prober would.
+  const silent = await waitFor('a probe to find the master silent', async () => {
+    const answer = await probe({ socketPath }, '/livez');
+    if (answer.status === 503) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return null;
+  }, 8_000);
+  t.same(silent.body, { live: false, reason: 'the master is not answering' }, `503 after ${Date.now() - stoppedAt} ms of probing`);
+  await waitFor('a new master', async () => (await probe({ socketPath }, '/livez')).status === 200 || null, 15_000);
+});
+
 t.test('a bad --health is refused with the help; an address in use fails the start with the reason', async (t) => {
   const box = new Sandbox(t);
   const help = (await box.naught(['help', 'start'])).stdout;
