@@ -7,21 +7,41 @@
 // - The drain (NAUGHT_DRAIN=auto): once naught said 'shutdown', or the worker said
 //   'offline', an http, https or http2 server's close() drains (drain.cts) instead of
 //   cutting idle keep-alive connections, as Node 19+ does.
+// - No new connections once leaving: after 'offline' or 'shutdown' every server still
+//   listening in the worker is closed, which drains it under NAUGHT_DRAIN=auto. Under
+//   round-robin the master's disconnect did that already; a socket the worker accepts on
+//   itself (`start --listen`, systemd's, `naught/worker`'s listen()) needs it here, or the
+//   worker would go on taking new connections from the shared queue until it exits.
 import net = require('node:net');
 import { drainOf, type Drainable } from './drain.cjs';
 
 const DEFAULT_RECENT_MS = 1_000;
+const drains = process.env.NAUGHT_DRAIN === 'auto';
+const recentMs = recentMsFromEnv();
+const listening = new Set<net.Server>();
 let leaving = false;
 
 keepSendsSafe();
-process.on('message', (message: unknown) => { if (message === 'shutdown') leaving = true; });
-if (process.env.NAUGHT_DRAIN === 'auto') drainServers(recentMsFromEnv());
+process.on('message', (message: unknown) => { if (message === 'shutdown') leave(); });
+followServers();
+
+/**
+ * After the code that said or heard it has run: a server the application closes itself
+ * in the same turn keeps its own close() callback free of ERR_SERVER_NOT_RUNNING.
+ */
+function leave(): void {
+  if (leaving) return;
+  leaving = true;
+  process.nextTick(() => {
+    for (const server of listening) if (server.listening) server.close();
+  });
+}
 
 function keepSendsSafe(): void {
   const send = process.send;
   if (!send) return;
   process.send = function sendWhileConnected(this: NodeJS.Process, message: unknown, ...rest: unknown[]): boolean {
-    if (message === 'offline') leaving = true;
+    if (message === 'offline') leave();
     if (process.connected) return (send as (...args: unknown[]) => boolean).call(this, message, ...rest);
     const callback = rest.find((arg): arg is (error: Error) => void => typeof arg === 'function');
     if (callback) process.nextTick(callback, new Error('naught has disconnected this worker: the message was not sent'));
@@ -36,11 +56,15 @@ function keepSendsSafe(): void {
 const isHttp = (server: net.Server) => typeof (server as { closeIdleConnections?: unknown }).closeIdleConnections === 'function'
   || typeof (server as { updateSettings?: unknown }).updateSettings === 'function';
 
-function drainServers(recentMs: number): void {
+function followServers(): void {
   const listen = net.Server.prototype.listen;
   // Follows a server from its listen on: no connection can come before.
   net.Server.prototype.listen = function listenAndTrack(this: net.Server, ...args: unknown[]) {
-    if (isHttp(this)) drainOf(this as Drainable, recentMs, () => leaving);
+    if (drains && isHttp(this)) drainOf(this as Drainable, recentMs, () => leaving);
+    if (!listening.has(this)) {
+      listening.add(this);
+      this.once('close', () => listening.delete(this));
+    }
     return (listen as (...args: unknown[]) => net.Server).apply(this, args);
   } as typeof listen;
 }
