@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { node8 } from './lib/node8.js';
+import { node8 } from '../test/helpers/node-lines.js';
 import { freePort, killTree } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,7 +28,7 @@ const ours = path.join(ROOT, 'dist/src/bin/naught.js');
 const setups: Setup[] = [
   { name: 'naught (this), --drain auto', node: process.execPath, cli: ours, startArgs: [] },
   { name: 'naught (this), --drain off', node: process.execPath, cli: ours, startArgs: ['--drain', 'off'] },
-  { name: 'naught 1.6.0 (Node 8)', node: node8(ROOT), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: [] },
+  { name: 'naught 1.6.0 (Node 8)', node: node8(), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: [] },
 ];
 
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { node8 } from './lib/node8.js';
+import { node8 } from '../test/helpers/node-lines.js';
 import { children, commandLine, cpuSeconds, freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,7 +24,7 @@ const ours = path.join(ROOT, 'dist/src/bin/naught.js');
 const setups: Setup[] = [
   { name: 'naught (this)', node: process.execPath, cli: ours, startArgs: () => [] },
   { name: 'naught (this), Prometheus plugin', node: process.execPath, cli: ours, startArgs: (port) => ['--plugin', `naught/plugins/prometheus={"port":${port}}`] },
-  { name: 'naught 1.6.0 (Node 8)', node: node8(ROOT), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: () => [] },
+  { name: 'naught 1.6.0 (Node 8)', node: node8(), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), startArgs: () => [] },
 ];
 
 

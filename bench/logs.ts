@@ -12,14 +12,14 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeBenchmarksSection, writeResult } from './lib/stats.js';
-import { node8 } from './lib/node8.js';
+import { node8 } from '../test/helpers/node-lines.js';
 import { children, commandLine, peakRss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WORKER = path.join(ROOT, 'bench/flood-worker.cjs');
 const OURS = path.join(ROOT, 'dist/src/bin/naught.js');
 const NAUGHT_16 = path.join(ROOT, 'node_modules/naught/lib/main.js');
-const NODE_8 = node8(ROOT);
+const NODE_8 = node8();
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const MEGABYTES = Number(process.env.BENCH_MB ?? 100);
 const MAX_LOG_SIZE = 10_485_760;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { machine, markdownTable, median, printTable, writeResult } from './lib/stats.js';
-import { node8 } from './lib/node8.js';
+import { node8 } from '../test/helpers/node-lines.js';
 import { children, cpuSeconds, freePort, killTree, masterOf, rss } from './lib/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,7 +46,7 @@ const naughtCommands = {
 
 const supervisors: Supervisor[] = [
   { name: 'naught (this)', node: process.execPath, cli: path.join(ROOT, 'dist/src/bin/naught.js'), ...naughtCommands },
-  { name: 'naught 1.6.0', node: node8(ROOT), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), ...naughtCommands },
+  { name: 'naught 1.6.0', node: node8(), cli: path.join(ROOT, 'node_modules/naught/lib/main.js'), ...naughtCommands },
 ];
 
 /**
