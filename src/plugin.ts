@@ -2,17 +2,12 @@
 // its own host process: it hears every message in the catalogue and may publish the
 // commands it declares. See the README's "Plugins" section.
 import type { Handler, Unsubscribe } from './bus/bus.js';
-import { CONTROL_COMMANDS, type ControlCommand, type Envelope, type MessageOf, type MessageType } from './bus/messages.js';
+import { PLUGIN_COMMANDS, type Envelope, type MessageOf, type MessageType, type PluginCommand } from './bus/messages.js';
 
 export type { Envelope, Message, MessageOf, MessageType, PoolEvent, PoolEventName, Counts, NoticeCode } from './bus/messages.js';
 export type { Handler, Unsubscribe };
 
-/**
- * The commands a plugin may declare and publish: those a control client may send, but
- * `cmd.logs` (its lines go to a terminal) and `cmd.upgrade` (which runs the naught a CLI names).
- */
-export type PluginCommand = Exclude<ControlCommand, 'cmd.logs' | 'cmd.upgrade'>;
-export const PLUGIN_COMMANDS = CONTROL_COMMANDS.filter((type): type is PluginCommand => type !== 'cmd.logs' && type !== 'cmd.upgrade');
+export { PLUGIN_COMMANDS, type PluginCommand };
 
 /** A command as a plugin writes it: the request id is added for it. */
 export type CommandInput<T extends PluginCommand> = Omit<MessageOf<T>, 'requestId'>;

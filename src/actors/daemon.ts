@@ -16,6 +16,7 @@ import { createLink, type Link } from '../bus/link.js';
 import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageOf, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
+import { removeOwnFile, removeSocketPath, writeFileRefusingForeign } from '../files/owned-paths.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_HEARTBEAT, MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
@@ -168,7 +169,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
   const generations = createGenerationsActor({ bus, config, release: () => server, deploying: (requestId) => deploying.get(requestId) });
   const stopProbation = createProbationActor({ bus });
   const stopStatusReport = createStatusReportActor({
-    bus, config, plugins: () => plugins?.list() ?? [], logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
+    bus, config, release: () => server, plugins: () => plugins?.list() ?? [], logs: () => rotator.stats(), trace: () => tracer?.stats() ?? null,
     master: () => (master?.child.pid ? { pid: master.child.pid, restarts: mastersStarted - 1 } : null),
   });
   const stopUpgrade = createUpgradeActor({
@@ -340,9 +341,13 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     // The pid file and socket go first, so that a `start` right after `stop` finds nothing stale.
     // A daemon that handed them over by `naught upgrade` (or never took them) leaves them be.
     if (ownsControl) {
-      await fs.promises.rm(config.pidFile, { force: true });
+      removeOwnFile(config.pidFile);
       controlServer?.close();
-      await fs.promises.rm(config.ipcFile, { force: true });
+      try {
+        removeSocketPath(config.ipcFile);
+      } catch {
+        // Not a socket any more: somebody else's file now, which stays.
+      }
     }
     const shutdown: PoolEvent = { event: 'Shutdown', waitingFor: null, count: ZERO };
     bus.publish({ type: 'pool.event', ...shutdown });
@@ -378,7 +383,7 @@ async function ownedAndActivatedSockets(config: DaemonConfig): Promise<{ fds: nu
 
 async function writePidFile(pidFile: string): Promise<void> {
   await fs.promises.mkdir(path.dirname(pidFile), { recursive: true });
-  await fs.promises.writeFile(pidFile, `${process.pid}\n`);
+  writeFileRefusingForeign(pidFile, `${process.pid}\n`);
 }
 
 const descriptorOf = (server: net.Server): number => (server as unknown as { _handle: { fd: number } })._handle.fd;

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.js';
 import type { DaemonConfig, Generation, MessageOf, ServerConfig } from '../bus/messages.js';
+import { readOwnState, replaceFile, UntrustedState } from '../files/owned-paths.js';
 
 const KEPT = 20;
 
@@ -31,7 +32,11 @@ export function createGenerationsActor(deps: {
 }): Generations {
   const { bus, config, release, deploying } = deps;
   const file = generationsFile(config.pidFile);
-  let history = load(file);
+  const loaded = load(file);
+  let history = loaded.history;
+  if (loaded.refused) {
+    bus.publish({ type: 'notice', code: 'HISTORY_REFUSED', message: `Refusing the history: ${loaded.refused}; starting with an empty one. naught rollback runs the scripts it names, so only a file of naught's own user, writable by no one else, is read.` });
+  }
   let current: number | null = null;
   const drafts = new Map<string, Omit<Generation, 'generation' | 'at'>>();
   let booting: { generation: number; draft: Omit<Generation, 'generation' | 'at'> } | null = null;
@@ -112,24 +117,24 @@ function realPath(p: string): string {
   }
 }
 
-function load(file: string): Generation[] {
+/** `refused`: why a file there was not read (another user's, or writable by others). */
+function load(file: string): { history: Generation[]; refused: string | null } {
   try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    return Array.isArray(parsed) ? parsed.filter((g): g is Generation => Number.isInteger((g as Generation)?.generation)).slice(-KEPT) : [];
-  } catch {
-    return [];
+    const text = readOwnState(file);
+    const parsed = text === null ? [] : JSON.parse(text) as unknown;
+    const history = Array.isArray(parsed) ? parsed.filter((g): g is Generation => Number.isInteger((g as Generation)?.generation)).slice(-KEPT) : [];
+    return { history, refused: null };
+  } catch (error) {
+    return { history: [], refused: error instanceof UntrustedState ? error.message : null };
   }
 }
 
 /** The environment may hold secrets: the owner's alone, like the trace. Returns why it could not. */
 function save(file: string, history: Generation[]): string | null {
-  const temporary = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temporary, JSON.stringify(history, null, 2) + '\n', { mode: 0o600 });
-    fs.renameSync(temporary, file);
+    replaceFile(file, JSON.stringify(history, null, 2) + '\n', 0o600);
     return null;
   } catch (error) {
-    fs.rmSync(temporary, { force: true });
     return (error as Error).message;
   }
 }

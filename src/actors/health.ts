@@ -3,6 +3,7 @@
 // answers comes from the bus as it goes and from the master's heartbeat: nothing that a
 // restart could lose.
 import fs from 'node:fs';
+import { removeSocketPath } from '../files/owned-paths.js';
 import http from 'node:http';
 import net from 'node:net';
 import type { Bus } from '../bus/bus.js';
@@ -93,10 +94,13 @@ async function listen(server: http.Server, address: HealthAddress, fd: number | 
 
 /** A socket file nobody answers on is a dead daemon's: it goes. One that answers stays (listen then fails). */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!fs.existsSync(path)) return;
+  const found = fs.lstatSync(path, { throwIfNoEntry: false });
+  if (!found) return;
+  // A typo (`--health unix:./server.js`) must not delete the file it names.
+  if (!found.isSocket()) throw new Error(`cannot serve --health on unix:${path}: it is a ${found.isDirectory() ? 'folder' : 'file'}, not a socket, and naught removes only sockets`);
   const answered = await new Promise<boolean>((resolve) => {
     const socket = net.connect(path, () => { socket.destroy(); resolve(true); });
     socket.on('error', () => resolve(false));
   });
-  if (!answered) fs.rmSync(path, { force: true });
+  if (!answered) removeSocketPath(path);
 }

@@ -2,7 +2,9 @@
 // keeps it running: a host that exits or stops answering pings (a hung event loop) is
 // killed and started again with back-off, and each failure is a notice in naught.log.
 // From a host the daemon admits only notices, its ready message and the commands its
-// plugin declared.
+// plugin declared that plugins may publish at all. A host that writes anything else is
+// not our host any more (a plugin can write frames on fd 3 itself): it is disconnected,
+// said in naught.log, and not started again.
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -10,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import type { Envelope, MessageType, PluginInfo, PluginSpec } from '../bus/messages.js';
+import { PLUGIN_COMMANDS, type Envelope, type MessageType, type PluginInfo, type PluginSpec } from '../bus/messages.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { PLUGIN_CONFIG_FAILED, PLUGIN_STOP_GRACE_MS } from '../supervision.js';
 
@@ -30,6 +32,8 @@ interface Running {
   link: Link | null;
   declared: Set<MessageType>;
   failures: number;
+  /** It wrote a frame it may not: disconnected for good. */
+  refused: boolean;
   readySince: number | null;
   timer: NodeJS.Timeout | null;
 }
@@ -39,9 +43,9 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
   let stopping = false;
   const plugins: Running[] = deps.plugins.map((spec) => ({
     spec, info: { module: spec.module, name: null, state: 'starting', restarts: 0 },
-    child: null, link: null, declared: new Set(), failures: 0, readySince: null, timer: null,
+    child: null, link: null, declared: new Set(), failures: 0, refused: false, readySince: null, timer: null,
   }));
-  const notice = (code: 'PLUGIN_FAILED' | 'PLUGIN_DIED', message: string) => bus.publish({ type: 'notice', code, message });
+  const notice = (code: 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_REFUSED', message: string) => bus.publish({ type: 'notice', code, message });
   const label = (plugin: Running) => plugin.info.name ?? plugin.spec.module;
   for (const plugin of plugins) startHost(plugin);
 
@@ -51,16 +55,17 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
       cwd: deps.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'],
     });
     plugin.child = child;
-    const refusedTypes = new Set<string>();
     const link = createLink(bus, pipe, {
       name: 'daemon',
       wants: ['*'],
       heartbeat: PLUGIN_HEARTBEAT,
       admit: ({ msg }: Envelope) => msg.type === 'notice' || msg.type === 'plugin.ready' || plugin.declared.has(msg.type),
       onRefused: ({ msg }) => {
-        if (refusedTypes.has(msg.type)) return;
-        refusedTypes.add(msg.type);
-        notice('PLUGIN_FAILED', `The plugin ${label(plugin)} published ${msg.type}, which it did not declare; ignored.`);
+        if (plugin.refused) return;
+        plugin.refused = true;
+        const why = PLUGIN_COMMANDS.includes(msg.type as never) ? 'which it did not declare' : 'which plugins may not publish';
+        notice('PLUGIN_REFUSED', `The plugin ${label(plugin)} published ${msg.type}, ${why}; disconnected it, and it is not restarted.`);
+        link.close();
       },
     });
     plugin.link = link;
@@ -68,7 +73,7 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
       if (origin !== link || msg.type !== 'plugin.ready') return;
       const { name, publishes } = msg;
       plugin.info = { ...plugin.info, name, state: 'running' };
-      plugin.declared = new Set(publishes);
+      plugin.declared = new Set(publishes.filter((type) => PLUGIN_COMMANDS.includes(type as never)));
       plugin.readySince = Date.now();
     });
     for (const output of [child.stdout, child.stderr]) copyLines(output, (line) => deps.writeLog(`[${label(plugin)}] ${line}`));
@@ -89,6 +94,10 @@ export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpe
     plugin.child = null;
     plugin.link = null;
     if (stopping) return;
+    if (plugin.refused) {
+      plugin.info.state = 'failed';
+      return;
+    }
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     if (code === PLUGIN_CONFIG_FAILED) {
       plugin.info.state = 'failed';

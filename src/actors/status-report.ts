@@ -3,7 +3,7 @@
 // time, or is not there, leaves its part null: the document still comes.
 import type { Bus } from '../bus/bus.js';
 import { packageVersion } from '../version.js';
-import type { DaemonConfig, LogReport, MessageOf, PluginInfo, StatusReport, TraceReport } from '../bus/messages.js';
+import type { DaemonConfig, LogReport, MessageOf, PluginInfo, ServerConfig, StatusReport, TraceReport } from '../bus/messages.js';
 
 const CENSUS_WAIT_MS = 3_000;
 const VERSION = packageVersion();
@@ -11,6 +11,8 @@ const VERSION = packageVersion();
 export interface StatusReportDeps {
   bus: Bus;
   config: DaemonConfig;
+  /** The release the workers run now. */
+  release: () => ServerConfig;
   plugins: () => PluginInfo[];
   logs: () => LogReport[];
   trace: () => TraceReport | null;
@@ -18,7 +20,7 @@ export interface StatusReportDeps {
   master: () => { pid: number; restarts: number } | null;
 }
 
-export function createStatusReportActor({ bus, config, plugins, logs, trace, master }: StatusReportDeps): () => void {
+export function createStatusReportActor({ bus, config, release, plugins, logs, trace, master }: StatusReportDeps): () => void {
   const startedAt = Date.now();
   const waiting = new Map<string, NodeJS.Timeout>();
 
@@ -29,6 +31,7 @@ export function createStatusReportActor({ bus, config, plugins, logs, trace, mas
       daemon: {
         pid: process.pid, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), rssBytes: process.memoryUsage().rss,
         ipcFile: config.ipcFile, pidFile: config.pidFile, paths: { log: config.log, stdout: config.stdout, stderr: config.stderr },
+        drain: { mode: release().drain, recentMs: release().drainRecentMs },
       },
       master: running ? { pid: running.pid, rssBytes: census?.master.rssBytes ?? null, restarts: running.restarts } : null,
       pool: census?.pool ?? null,

@@ -9,6 +9,7 @@
 //
 // The new daemon's messages stay on a bus of their own here: its pool is not ours.
 import fs from 'node:fs';
+import { unsafeToRun } from '../files/owned-paths.js';
 import type { ChildProcess } from 'node:child_process';
 import { createBus, type Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
@@ -52,6 +53,9 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
     const now = state();
     if ('refused' in now) return end(requestId, 'refused', null, now.refused);
     if (!fs.existsSync(daemonEntry)) return end(requestId, 'refused', null, `there is no naught daemon at ${daemonEntry}`);
+    // The daemon runs as its user (often root) what a client names: only what no one else could have changed.
+    const unsafe = unsafeToRun(daemonEntry);
+    if (unsafe !== null) return end(requestId, 'refused', null, `will not run ${daemonEntry}: ${unsafe}`);
     running = requestId;
     upgrade(requestId, daemonEntry, now);
   });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
+import { createNew } from '../files/owned-paths.js';
 
 lowerPriority(19);
 
@@ -18,7 +19,9 @@ for await (const file of readline.createInterface({ input: process.stdin, crlfDe
     // The archive is as private as its file: a trace's stays 0600.
     const source = await fs.promises.open(file);
     const { mode } = await source.stat();
-    await pipeline(source.createReadStream(), zlib.createGzip({ level: 1 }), fs.createWriteStream(archive, { mode: mode & 0o777 }));
+    // Never through a link or over a file someone planted under the archive's name.
+    const target = fs.createWriteStream('', { fd: createNew(archive, mode & 0o777) });
+    await pipeline(source.createReadStream(), zlib.createGzip({ level: 1 }), target);
     await fs.promises.rm(file);
     process.stdout.write('ok\n');
   } catch (error) {

@@ -18,6 +18,12 @@ export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deplo
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
 export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback', 'cmd.upgrade'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+/**
+ * The commands a plugin may declare and publish: those a control client may send, but
+ * `cmd.logs` (its lines go to a terminal) and `cmd.upgrade` (which runs the naught a CLI names).
+ */
+export type PluginCommand = Exclude<ControlCommand, 'cmd.logs' | 'cmd.upgrade'>;
+export const PLUGIN_COMMANDS: readonly PluginCommand[] = CONTROL_COMMANDS.filter((type): type is PluginCommand => type !== 'cmd.logs' && type !== 'cmd.upgrade');
 
 export type OutputMode = 'pipe' | 'inherit' | 'ignore';
 export type WorkerStreamName = 'stdout' | 'stderr';
@@ -267,7 +273,11 @@ export interface TraceReport {
 
 export interface StatusReport {
   running: true;
-  daemon: { pid: number; version: string; uptimeSeconds: number; rssBytes: number; ipcFile: string; pidFile: string; paths: { log: string; stdout: string; stderr: string } };
+  daemon: {
+    pid: number; version: string; uptimeSeconds: number; rssBytes: number; ipcFile: string; pidFile: string; paths: { log: string; stdout: string; stderr: string };
+    /** How the running release's workers close (`start --drain`, `--drain-recent-ms`). */
+    drain: { mode: DrainMode; recentMs: number };
+  };
   master: { pid: number; rssBytes: number | null; restarts: number } | null;
   pool: PoolReport | null;
   workers: WorkerReport[];
@@ -291,7 +301,8 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
-  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED' | 'UPGRADE';
+  | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED' | 'UPGRADE'
+  | 'HISTORY_REFUSED' | 'PLUGIN_REFUSED';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];

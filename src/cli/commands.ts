@@ -1,6 +1,7 @@
 // What each naught command does, printing naught 1.6's exact lines. Each returns the exit
 // status; only the entry point exits.
 import fs from 'node:fs';
+import { removeSocketPath } from '../files/owned-paths.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
@@ -253,7 +254,12 @@ function clearStaleIpc(io: Io, config: DaemonConfig, ipcFile: string, removeOldI
     }
     io.err(`removing stale ipc-file \`${ipcFile}\`: its daemon (pid ${pid}) is gone\n`);
   }
-  fs.rmSync(config.ipcFile, { force: true });
+  try {
+    removeSocketPath(config.ipcFile);
+  } catch (error) {
+    io.err(`unable to start daemon: ${(error as Error).message}\n`);
+    return false;
+  }
   return true;
 }
 

@@ -8,9 +8,9 @@
 // logs are flooded, archives wait for the flood to end, as logrotate's delaycompress lets
 // one wait, but never longer than MAX_WAIT_MS: a flood that lasts is compressed as it goes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { removeOwnFile } from '../files/owned-paths.js';
 
 const ENTRY = fileURLToPath(new URL('../bin/compressor.js', import.meta.url));
 const LINGER_MS = 5000;
@@ -46,7 +46,7 @@ export async function compress(file: string): Promise<void> {
       scheduleCheck();
     });
   } catch (error) {
-    await fs.promises.rm(`${file}.gz`, { force: true }).catch(() => {});
+    removeOwnFile(`${file}.gz`);
     throw error;
   }
 }

@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compress, noteLogged } from './compressor.js';
-import { archiveName, openForAppend } from './log-file.js';
+import { archiveName } from './log-file.js';
+import { openForAppend, removeOwnFile } from '../files/owned-paths.js';
 
 export interface LogSinkOptions {
   path: string;
@@ -259,10 +260,15 @@ export class LogSink {
     await this.openFile();
   }
 
+  /**
+   * A missing folder is an error that names it, as in naught 1.6: creating folders (as root,
+   * often) for a mistyped path would hide the mistake.
+   */
   private async openFile(): Promise<void> {
-    await fs.promises.mkdir(path.dirname(this.options.path), { recursive: true });
+    const folder = path.dirname(this.options.path);
+    if (!fs.existsSync(folder)) throw new Error(`the folder ${folder} of ${this.options.path} does not exist`);
     const { mode } = this.options;
-    const fd = await openForAppend(this.options.path, mode ?? 0o666, mode !== undefined);
+    const fd = openForAppend(this.options.path, mode ?? 0o666, mode !== undefined);
     const stats = await fstat(fd);
     this.closeFd();
     this.fd = fd;
@@ -410,7 +416,7 @@ export class LogSink {
       .filter((a) => !Number.isNaN(a.time))
       .sort((a, b) => a.time - b.time);
     for (const old of archives.slice(0, Math.max(0, archives.length - maxFiles))) {
-      await fs.promises.rm(path.join(dir, old.name), { force: true });
+      removeOwnFile(path.join(dir, old.name));
     }
   }
 

@@ -68,6 +68,15 @@ t.test('a plugin publishes the commands it declared and gets their replies; othe
   t.match(await pluginStatus(box), [{ name: 'asker', state: 'running', pid: Number, restarts: 0 }]);
 });
 
+t.test('a plugin that writes frames it may not publish is disconnected for good, and naught.log says so', async (t) => {
+  const { box, port } = await withPlugins(t, [fixture('plugins/forges-frames.mjs')]);
+  await waitFor('the refusal', () => readText(box.path('naught.log')).includes('The plugin forger published cmd.upgrade, which plugins may not publish; disconnected it, and it is not restarted.\n'));
+  await waitFor('the plugin failed', async () => (await pluginStatus(box))[0]?.state === 'failed');
+  t.match(await pluginStatus(box), [{ name: 'forger', state: 'failed', pid: null, restarts: 0 }]);
+  t.notMatch(readText(box.path('naught.log')), /Upgrad/, 'the forged cmd.upgrade never reached the upgrade actor');
+  t.match(await get(port), { worker: '0' }, 'the workers never noticed');
+});
+
 t.test('a plugin that throws is restarted with back-off; the workers never notice', async (t) => {
   const { box, port } = await withPlugins(t, [fixture('plugins/throws.mjs')]);
   await waitFor('the plugin to be running', async () => (await pluginStatus(box))[0]?.state === 'running');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { bootLines, bootLogLines, freePort, get, isAlive, line, lines, Sandbox, stopLines, waitFor } from '../helpers/naught.js';
+import { bootLines, freePort, get, isAlive, line, lines, Sandbox, stopLines, waitFor } from '../helpers/naught.js';
 
 t.test('start, status, stop: exact output, files, and exit codes', async (t) => {
   const box = new Sandbox(t);
@@ -14,7 +14,7 @@ t.test('start, status, stop: exact output, files, and exit codes', async (t) => 
   const daemonPid = box.daemonPid()!;
   t.ok(isAlive(daemonPid), 'the pid file names the live daemon');
   t.equal(fs.statSync(box.path('naught.ipc')).mode & 0o777, 0o600, 'the control socket is owner-only');
-  t.equal(readLog(box), lines(...bootLogLines(2), line('Ready', 0, 2, 0, 0)));
+  t.equal(readLog(box), lines(...bootLines(2), line('Ready', 0, 2, 0, 0)));
 
   const replies = await Promise.all(Array.from({ length: 20 }, () => get(port)));
   t.same(new Set(replies.map((r) => r.worker)), new Set(['0', '1']), 'NAUGHT_WORKER is 0 and 1');
@@ -39,6 +39,12 @@ t.test('start options: paths, worker-count auto, node-args, cwd, ignored message
   const port = await freePort();
   fs.mkdirSync(box.path('run'));
   fs.mkdirSync(box.path('app'));
+  // A log in a folder that does not exist is an error that names it, as in naught 1.6: no folder is made.
+  t.same(await box.naught(['start', '--stdout', 'logs/out.log', fixture('hello-server.cjs')], { PORT: String(port) }), {
+    code: 1, stdout: '', stderr: `unable to start daemon: the folder ${box.path('logs')} of ${box.path('logs/out.log')} does not exist\n`,
+  });
+  t.notOk(fs.existsSync(box.path('logs')));
+  fs.mkdirSync(box.path('logs'));
   const start = await box.naught([
     'start', '--worker-count', 'auto', '--ipc-file', 'run/x.ipc', '--pid-file', 'run/x.pid', '--log', 'logs/n.log',
     '--stdout', 'logs/out.log', '--stderr', 'logs/err.log', '--cwd', 'app', '--node-args', '--max-old-space-size=100  --no-warnings',

@@ -152,6 +152,23 @@ t.test('without sockets naught holds, upgrade refuses and says what to add; a da
   t.same(await box.naughtFrom(next, ['upgrade', 'elsewhere.ipc']), { code: 1, stdout: '', stderr: 'server not running\n' });
 });
 
+t.test('upgrade will not run a naught that another user could have changed: a folder on its path others may write', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  const next = build(t, NEXT);
+  const folder = path.resolve(next, '../../../..');
+  fs.chmodSync(folder, 0o777);
+  const start = await box.naught(['start', '--listen', `http=127.0.0.1:${port}`, fixture('helper/activated.mjs')]);
+  t.equal(start.code, 0, start.stderr);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  const daemon = box.daemonPid();
+  const entry = path.join(folder, 'dist/src/bin/daemon.js');
+  t.same(await box.naughtFrom(next, ['upgrade']), {
+    code: 1, stdout: '', stderr: `naught upgrade: will not run ${entry}: the folder ${folder} may be written by others (mode 777)\n`,
+  });
+  t.equal(box.daemonPid(), daemon, 'the old daemon runs on');
+});
+
 t.test('a new naught whose master dies before its workers are online: exit 1, the old daemon and workers serve on', async (t) => {
   const box = new Sandbox(t);
   const port = await freePort();

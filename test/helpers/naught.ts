@@ -192,15 +192,6 @@ export const line = (event: string, booting: number, online: number, dying: numb
 
 export const lines = (...items: string[]): string => items.map((l) => l + '\n').join('');
 
-/** What naught.log says under the first Bootup with the default --drain. */
-export const DRAIN_AUTO_LINE = 'Workers drain on close (--drain auto): keep-alive connections used in the last 1000 ms may still bring a request.';
-
-/** naught.log's lines for a boot of n workers (the stderr of `start`, and the drain mode under Bootup). */
-export const bootLogLines = (n: number): string[] => {
-  const [bootup, ...rest] = bootLines(n);
-  return [bootup!, DRAIN_AUTO_LINE, ...rest];
-};
-
 /** The exact stderr of `naught start` for a boot of n workers, all online in order. */
 export function bootLines(n: number): string[] {
   const out = [line('Bootup', 0, 0, 0, 0)];

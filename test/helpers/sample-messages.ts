@@ -35,7 +35,7 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
     type: 'status.report', requestId: 'r10',
     report: {
       running: true,
-      daemon: { pid: 4100, version: '2.0.0', uptimeSeconds: 12, rssBytes: 60_000_000, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', paths: { log: '/srv/naught.log', stdout: '/srv/stdout.log', stderr: '/srv/stderr.log' } },
+      daemon: { pid: 4100, version: '2.0.0', uptimeSeconds: 12, rssBytes: 60_000_000, ipcFile: '/srv/naught.ipc', pidFile: '/srv/naught.pid', paths: { log: '/srv/naught.log', stdout: '/srv/stdout.log', stderr: '/srv/stderr.log' }, drain: { mode: 'auto', recentMs: 1000 } },
       master: { pid: 4200, rssBytes: 50_000_000, restarts: 0 },
       pool: SAMPLE_POOL,
       workers: [SAMPLE_WORKER],
