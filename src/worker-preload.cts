@@ -7,18 +7,23 @@
 // - The drain (NAUGHT_DRAIN=auto): once naught said 'shutdown', or the worker said
 //   'offline', an http, https or http2 server's close() drains (drain.cts) instead of
 //   cutting idle keep-alive connections, as Node 19+ does.
-// - No new connections once leaving: after 'offline' or 'shutdown' every server still
-//   listening in the worker is closed, which drains it under NAUGHT_DRAIN=auto. Under
-//   round-robin the master's disconnect did that already; a socket the worker accepts on
-//   itself (`start --listen`, systemd's, `naught/worker`'s listen()) needs it here, or the
-//   worker would go on taking new connections from the shared queue until it exits.
+// - No new connections once leaving: after 'offline' or 'shutdown', every server that
+//   accepts on a socket of its own (`start --listen`, systemd's, `naught/worker`'s
+//   listen()) is closed, which drains it under NAUGHT_DRAIN=auto; otherwise the worker
+//   would go on taking new connections from the shared queue until it exits. A server
+//   that listens through the cluster (round-robin) is left to the master's disconnect,
+//   which closes it and lets the worker's 'disconnect' wait for its last connection.
+import clusterModule = require('node:cluster');
 import net = require('node:net');
 import { drainOf, type Drainable } from './drain.cjs';
+
+const cluster = clusterModule as unknown as { isPrimary: boolean };
 
 const DEFAULT_RECENT_MS = 1_000;
 const drains = process.env.NAUGHT_DRAIN === 'auto';
 const recentMs = recentMsFromEnv();
-const listening = new Set<net.Server>();
+/** Servers that accept on a socket of their own, not through the cluster's master. */
+const ownSockets = new Set<net.Server>();
 let leaving = false;
 
 keepSendsSafe();
@@ -33,7 +38,7 @@ function leave(): void {
   if (leaving) return;
   leaving = true;
   process.nextTick(() => {
-    for (const server of listening) if (server.listening) server.close();
+    for (const server of ownSockets) if (server.listening) server.close();
   });
 }
 
@@ -61,9 +66,12 @@ function followServers(): void {
   // Follows a server from its listen on: no connection can come before.
   net.Server.prototype.listen = function listenAndTrack(this: net.Server, ...args: unknown[]) {
     if (drains && isHttp(this)) drainOf(this as Drainable, recentMs, () => leaving);
-    if (!listening.has(this)) {
-      listening.add(this);
-      this.once('close', () => listening.delete(this));
+    // As node:net decides: a worker listens through the master unless it poses as the
+    // primary for the call (naught/worker's listen()) or asks for an exclusive socket.
+    const exclusive = (args[0] as { exclusive?: unknown } | null)?.exclusive === true;
+    if ((cluster.isPrimary || exclusive) && !ownSockets.has(this)) {
+      ownSockets.add(this);
+      this.once('close', () => ownSockets.delete(this));
     }
     return (listen as (...args: unknown[]) => net.Server).apply(this, args);
   } as typeof listen;
