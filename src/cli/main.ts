@@ -8,7 +8,8 @@ import * as commands from './commands.js';
 import { HELP, isCommandName, usage, type CommandName } from './help.js';
 import { pluginSpec, PluginSpecError } from './plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from './trace.js';
-import { availableCpus } from './cpus.js';
+import * as values from './values.js';
+import { BadValue } from './values.js';
 import { healthAddress, listenSpec } from './addresses.js';
 import { stdio } from './stdio.js';
 
@@ -19,38 +20,10 @@ const resolve = (p: string) => path.resolve(cwd, p);
 /** An option value naught would not accept: the command's help on stderr, exit 1. */
 class BadUsage extends Error {}
 
-function workerCount(value: string, allowZero: boolean): number {
-  const count = value === 'auto' ? availableCpus() : Number.parseInt(value, 10);
-  if (Number.isNaN(count) || count < 0 || (!allowZero && count === 0)) throw new BadUsage(value);
-  return count;
-}
-
-/** Seconds as naught read them (fractions allowed, anything else means none), in ms. */
-function timeoutMs(value: string): number | null {
-  const seconds = Number.parseFloat(value);
-  return Number.isNaN(seconds) ? null : Math.round(seconds * 1000);
-}
-
-function batchSize(value: string): number | null {
-  if (value === 'none') return null;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new BadUsage(value);
-  return Number(value);
-}
-
-function probationMs(value: string): number | null {
-  if (value === 'none') return null;
-  const ms = timeoutMs(value);
-  if (ms === null || ms <= 0) throw new BadUsage(value);
-  return ms;
-}
-
-/** `512M`, `1G`, `300000K` or bytes, as PM2's max_memory_restart reads them. */
-function memorySize(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(value);
-  if (!match) throw new BadUsage(value);
-  const bytes = Math.round(Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()));
-  if (bytes <= 0) throw new BadUsage(value);
-  return bytes;
+/** --worker-count within --worker-count-limit (by default 8 per CPU). */
+function workerCount(o: Record<string, string | undefined>, min: 0 | 1): number {
+  const limit = o.workerCountLimit === undefined ? values.workerCountLimit() : values.wholeNumber('--worker-count-limit', o.workerCountLimit, 1);
+  return values.workerCount('--worker-count', o.workerCount!, min, limit);
 }
 
 let outcome: Promise<number> | number = 0;
@@ -69,6 +42,7 @@ function naughtCommand(name: CommandName): Command {
 
 naughtCommand('start')
   .option('--worker-count <n>', '', '1')
+  .option('--worker-count-limit <n>')
   .option('--ipc-file <path>', '', 'naught.ipc')
   .option('--pid-file <path>', '', 'naught.pid')
   .option('--log <path>', '', 'naught.log')
@@ -102,20 +76,17 @@ naughtCommand('start')
       outcome = 1;
       return;
     }
-    const maxLogSize = Number.parseInt(o.maxLogSize!, 10);
-    const maxLogFiles = Number.parseInt(o.maxLogFiles!, 10);
-    if (Number.isNaN(maxLogSize) || maxLogSize <= 0) throw new BadUsage(o.maxLogSize);
-    if (Number.isNaN(maxLogFiles) || maxLogFiles < 0) throw new BadUsage(o.maxLogFiles);
-    if (o.drain !== 'auto' && o.drain !== 'off') throw new BadUsage(o.drain!);
-    const drainRecentMs = Number(o.drainRecentMs);
-    if (!/^\d+$/.test(o.drainRecentMs!) || !Number.isSafeInteger(drainRecentMs)) throw new BadUsage(o.drainRecentMs!);
+    const maxLogSize = values.size('--max-log-size', o.maxLogSize!);
+    const maxLogFiles = values.wholeNumber('--max-log-files', o.maxLogFiles!, 0);
+    const drain = values.oneOf('--drain', o.drain!, ['auto', 'off'] as const);
+    const drainRecentMs = values.wholeNumber('--drain-recent-ms', o.drainRecentMs!, 0, values.MAX_TIMER_MS);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
-    const workerTimeoutMs = o.workerTimeout === 'none' ? null : timeoutMs(o.workerTimeout!);
-    if (workerTimeoutMs !== null && workerTimeoutMs < 1000) throw new BadUsage(o.workerTimeout!);
-    if (o.workerTimeout !== 'none' && workerTimeoutMs === null) throw new BadUsage(o.workerTimeout!);
-    const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : memorySize(o.maxWorkerMemory!);
-    if (o.health !== 'none' && healthAddress(o.health!) === null) throw new BadUsage(o.health!);
-    for (const [i, value] of o.listen.entries()) if (listenSpec(value, i) === null) throw new BadUsage(value);
+    const workerTimeoutMs = values.seconds('--worker-timeout', o.workerTimeout!, 1);
+    const maxWorkerMemoryBytes = o.maxWorkerMemory === 'none' ? null : values.size('--max-worker-memory', o.maxWorkerMemory!);
+    if (o.health !== 'none' && healthAddress(o.health!) === null) throw new BadValue('--health', o.health!, 'HOST:PORT, :PORT, PORT or unix:PATH');
+    for (const [i, value] of o.listen.entries()) {
+      if (listenSpec(value, i) === null) throw new BadValue('--listen', value, '[NAME=]HOST:PORT, [NAME=]:PORT or [NAME=]unix:PATH');
+    }
     const listen = o.listen.map((value) => value.replace(/(^|=)unix:(.*)$/, (_, head: string, where: string) => `${head}unix:${resolve(where)}`));
     const health = o.health === 'none' ? null : o.health!.startsWith('unix:') ? `unix:${resolve(o.health!.slice(5))}` : o.health!;
     outcome = commands.start(io, {
@@ -123,9 +94,9 @@ naughtCommand('start')
       daemonMode: o.daemonMode === 'true',
       removeOldIpc: o.removeOldIpc === 'true',
       config: {
-        script: resolve(script), args, workerCount: workerCount(o.workerCount!, false),
+        script: resolve(script), args, workerCount: workerCount(o, 1),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain: o.drain, drainRecentMs, bootTimeoutMs: timeoutMs(o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
+        drain, drainRecentMs, bootTimeoutMs: values.seconds('--timeout', o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins, health, listen,
@@ -138,7 +109,8 @@ naughtCommand('stop')
   .option('--pid-file <path>', '', 'naught.pid')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.stop(io, ipcFile, timeoutMs(o.timeout!));
+    // --pid-file: accepted and unused, as naught 1.6's stop did (it finds the daemon by its ipc-file).
+    outcome = commands.stop(io, ipcFile, values.seconds('--timeout', o.timeout!));
   });
 
 /** Colour on a terminal only, and never with NO_COLOR set (no-color.org). */
@@ -160,6 +132,7 @@ naughtCommand('ps')
 
 naughtCommand('deploy')
   .option('--worker-count <n>', '', '0')
+  .option('--worker-count-limit <n>')
   .option('--override-env <bool>', '', 'true')
   .option('--timeout <seconds>', '', 'none')
   .option('--probation <seconds>', '', 'none')
@@ -168,12 +141,12 @@ naughtCommand('deploy')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
     outcome = commands.deploy(io, ipcFile, {
-      workerCount: workerCount(o.workerCount!, true),
+      workerCount: workerCount(o, 0),
       env: o.overrideEnv === 'true' ? commands.definedEnv() : null,
       cwd: resolve(o.cwd!),
-      timeoutMs: timeoutMs(o.timeout!),
-      probationMs: probationMs(o.probation!),
-      batchSize: batchSize(o.batchSize!),
+      timeoutMs: values.seconds('--timeout', o.timeout!),
+      probationMs: values.seconds('--probation', o.probation!),
+      batchSize: values.wholeOrNone('--batch-size', o.batchSize!, 1),
     });
   });
 
@@ -186,8 +159,7 @@ naughtCommand('rollback')
   .option('--to <generation>')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: { to?: string }) => {
-    if (o.to !== undefined && !/^\d+$/.test(o.to)) throw new BadUsage(o.to);
-    outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : Number(o.to) });
+    outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : values.wholeNumber('--to', o.to, 1) });
   });
 
 naughtCommand('upgrade')
@@ -238,10 +210,10 @@ naughtCommand('logs')
   .option('--stderr-file <path>', '', 'stderr.log')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: { lines: string; follow?: true; stdout?: true; stderr?: true; stdoutFile: string; stderrFile: string }) => {
-    if (!/^\d+$/.test(o.lines)) throw new BadUsage(o.lines);
+    const lines = values.wholeNumber('--lines', o.lines, 0, 1_000_000);
     const only = (['stdout', 'stderr'] as const).filter((stream) => o[stream]);
     outcome = commands.logs(io, ipcFile, {
-      lines: Number.parseInt(o.lines, 10),
+      lines,
       streams: only.length === 1 ? only : ['stdout', 'stderr'],
       follow: o.follow === true,
       files: { stdout: resolve(o.stdoutFile), stderr: resolve(o.stderrFile) },
@@ -269,8 +241,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return await outcome;
   } catch (error) {
-    if (!(error instanceof CommanderError) && !(error instanceof BadUsage)) throw error;
+    if (!(error instanceof CommanderError) && !(error instanceof BadUsage) && !(error instanceof BadValue)) throw error;
     io.err(HELP[name] + '\n');
+    if (error instanceof BadValue) io.err(`naught ${name}: ${error.message}\n`);
     return 1;
   }
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
 import fs from 'node:fs';
+import { availableCpus } from '../../src/cli/cpus.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { bootLines, freePort, lines, Sandbox } from '../helpers/naught.js';
@@ -14,8 +15,8 @@ function naught16(box: Sandbox, args: string[]): { code: number | null; stdout: 
 
 /** Our help less what we added beyond naught 1.6: options of start, and the reopen-logs and trace commands. */
 function lessOurAdditions(text: string): string {
-  const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers', '--worker-timeout', '--max-worker-memory', '--health', '--listen'];
-  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {8}--(?:probation|batch-size) /.test(line));
+  const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers', '--worker-timeout', '--max-worker-memory', '--health', '--listen', '--worker-count-limit'];
+  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {8}--(?:probation|batch-size|worker-count-limit) /.test(line));
   // Each command's block in the usage is "\n" + its help + "\n\n".
   return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|history|rollback|upgrade|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
 }
@@ -27,7 +28,7 @@ t.test("help: naught 1.6's texts, word for word, for every command (ours adds on
     const theirs = naught16(box, ['help', command]);
     t.same({ ...ours, stdout: lessOurAdditions(ours.stdout) }, theirs, `help ${command}`);
   }
-  t.match((await box.naught(['help', 'start'])).stdout, "    --max-log-size 10485760\n    --max-log-files 0 (keep every archive)\n    --trace (off; a file records every bus message)\n    --timeout none (seconds to boot; then the start fails)\n    --drain auto (keep-alive clients survive a worker's close; or off)\n    --drain-recent-ms 1000\n    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n    --cwd ");
+  t.match((await box.naught(['help', 'start'])).stdout, "    --max-log-size 10485760\n    --max-log-files 0 (keep every archive)\n    --trace (off; a file records every bus message)\n    --timeout none (seconds to boot; then the start fails)\n    --drain auto (keep-alive clients survive a worker's close; or off)\n    --drain-recent-ms 1000\n    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n    --worker-count-limit (8 per CPU; --worker-count may not go past it without this)\n    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n    --cwd ");
   // The usage: `help`, bare `naught`, `help <unknown>` and an unknown command print it on stderr.
   for (const args of [['help'], [], ['help', 'frobnicate'], ['frobnicate']]) {
     const ours = await box.naught(args);
@@ -48,23 +49,24 @@ t.test('version', async (t) => {
 
 t.test("bad options print the command's help (naught 1.6's text) on stderr and exit 1", async (t) => {
   const box = new Sandbox(t);
-  const cases = [
-    ['start', '--bogus', '1', 'server.js'],
-    ['start', '--worker-count', 'many', 'server.js'],
-    ['start', '--max-log-size', 'big', 'server.js'],
-    ['start', '--worker-count'],
-    ['start'],
-    ['stop', '--frobnicate', '1'],
-    ['stop', 'a.ipc', 'b.ipc'],
-    ['status', 'a.ipc', 'b.ipc'],
-    ['deploy', '--worker-count', 'x'],
-    ['deploy-abort', 'a', 'b'],
-    ['version', 'extra'],
+  // A bad value adds, after the help, one line that names the option, the value and what is accepted.
+  const cases: [string[], string][] = [
+    [['start', '--bogus', '1', 'server.js'], ''],
+    [['start', '--worker-count', 'many', 'server.js'], `naught start: --worker-count "many" is not accepted: auto, or a whole number from 1 to ${8 * availableCpus()}\n`],
+    [['start', '--max-log-size', 'big', 'server.js'], 'naught start: --max-log-size "big" is not accepted: a size in bytes from 1, or with K, M or G (512K, 10M, 1G)\n'],
+    [['start', '--worker-count'], ''],
+    [['start'], ''],
+    [['stop', '--frobnicate', '1'], ''],
+    [['stop', 'a.ipc', 'b.ipc'], ''],
+    [['status', 'a.ipc', 'b.ipc'], ''],
+    [['deploy', '--worker-count', 'x'], `naught deploy: --worker-count "x" is not accepted: auto, or a whole number from 0 to ${8 * availableCpus()}\n`],
+    [['deploy-abort', 'a', 'b'], ''],
+    [['version', 'extra'], ''],
   ];
-  for (const args of cases) {
+  for (const [args, line] of cases) {
     const run = await box.naught(args);
     const help = naught16(box, ['help', args[0]!]).stdout;
-    t.same({ ...run, stderr: lessOurAdditions(run.stderr) }, { code: 1, stdout: '', stderr: help }, args.join(' '));
+    t.same({ ...run, stderr: lessOurAdditions(run.stderr) }, { code: 1, stdout: '', stderr: help + line }, args.join(' '));
   }
 });
 

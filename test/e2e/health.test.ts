@@ -138,7 +138,9 @@ t.test('an idle master stopped: /livez probes find it within seconds, and it is 
 t.test('a bad --health is refused with the help; an address in use fails the start with the reason', async (t) => {
   const box = new Sandbox(t);
   const help = (await box.naught(['help', 'start'])).stdout;
-  t.same(await box.naught(['start', '--health', 'nowhere', fixture('hello-server.cjs')]), { code: 1, stdout: '', stderr: help });
+  t.same(await box.naught(['start', '--health', 'nowhere', fixture('hello-server.cjs')]), {
+    code: 1, stdout: '', stderr: help + 'naught start: --health "nowhere" is not accepted: HOST:PORT, :PORT, PORT or unix:PATH\n',
+  });
   const taken = await freePort();
   const squatter = http.createServer().listen(taken, '127.0.0.1');
   t.teardown(() => squatter.close());

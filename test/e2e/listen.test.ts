@@ -42,5 +42,7 @@ t.test('an address in use fails the start with the reason; a bad one prints the 
   t.same(run, { code: 1, stdout: '', stderr: `unable to start daemon: cannot --listen on 127.0.0.1:${taken}: the address is in use\n` });
   t.notOk(fs.existsSync(box.path('naught.pid')), 'nothing is left running');
   const help = (await box.naught(['help', 'start'])).stdout;
-  t.same(await box.naught(['start', '--listen', 'nowhere', fixture('helper/activated.mjs')]), { code: 1, stdout: '', stderr: help });
+  t.same(await box.naught(['start', '--listen', 'nowhere', fixture('helper/activated.mjs')]), {
+    code: 1, stdout: '', stderr: help + 'naught start: --listen "nowhere" is not accepted: [NAME=]HOST:PORT, [NAME=]:PORT or [NAME=]unix:PATH\n',
+  });
 });
