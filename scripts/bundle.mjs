@@ -21,8 +21,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
-  // A native addon, optional: loaded at run time where it was built.
-  external: ['unix-dgram'],
+  // A native addon (N-API) that picks its build for the platform at run time.
+  external: ['node-unix-socket'],
   chunkNames: 'chunk-[hash]',
   // commander is CommonJS: its require() of Node's modules needs a require in each ES module.
   banner: { js: "import { createRequire as __naughtRequire } from 'node:module'; const require = __naughtRequire(import.meta.url);" },

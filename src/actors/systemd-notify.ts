@@ -8,8 +8,11 @@
 //   EXTEND_TIMEOUT_USEC=…        every 5 s of a boot, deploy or stop still under way
 //   MAINPID=…                    `naught upgrade`: the old daemon names the new one (so that
 //                                NotifyAccess=main accepts it), which then says it again, READY=1
-// Node has no unix datagram sockets: the optional dependency unix-dgram sends them. If it
-// did not load, one line says so and naught runs on, unheard.
+// Node has no unix datagram sockets: node-unix-socket sends them. It is N-API, with builds
+// for Linux (glibc and musl) and macOS shipped in the package, so it loads on every Node
+// line without a compiler and survives a Node upgrade. Where it did not load (another
+// platform), or NOTIFY_SOCKET names an abstract socket (`@name`, which it cannot reach),
+// one line says so and naught runs on, unheard.
 import { createRequire } from 'node:module';
 import type { Bus } from '../bus/bus.js';
 import { formatEvent } from '../cli/format.js';
@@ -18,7 +21,7 @@ const EXTEND_EVERY_MS = 5_000;
 /** Each extension covers two periods: a late timer does not let systemd's clock run out. */
 const EXTEND_BY_USEC = 2 * EXTEND_EVERY_MS * 1000;
 
-interface DatagramSocket { send(buffer: Buffer, offset: number, length: number, path: string, callback?: (error?: Error) => void): void; on(event: 'error', handler: (error: Error) => void): void; close(): void }
+interface DatagramSocket { sendTo(buffer: Buffer, offset: number, length: number, path: string, callback?: (error?: Error) => void): void; on(event: 'error', handler: (error: Error) => void): void; close(): void }
 
 export interface NotifyDeps {
   bus: Bus;
@@ -40,14 +43,18 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   const silent = { handOver() {}, close() {} };
   const target = env.NOTIFY_SOCKET;
   if (!target) return silent;
+  if (target.startsWith('@')) {
+    warn(`NOTIFY_SOCKET is set, but naught cannot tell systemd anything: ${target} is an abstract socket, which naught cannot reach. Use a socket path (systemd's own is one), or Type=simple.`);
+    return silent;
+  }
   const socket = openSocket(warn);
   if (!socket) return silent;
-  // An abstract socket (`@name`) is named with a leading NUL.
-  const path = target.startsWith('@') ? `\0${target.slice(1)}` : target;
   const notify = (...assignments: string[]) => {
     const message = Buffer.from(assignments.join('\n'));
     try {
-      socket.send(message, 0, message.length, path, () => {});
+      // The callback stays empty: node-unix-socket aborts the process if the socket is
+      // closed from inside one while other sends wait.
+      socket.sendTo(message, 0, message.length, target, () => {});
     } catch {
       // systemd went away (a stop, a re-exec): nobody to tell.
     }
@@ -121,12 +128,12 @@ function monotonicUsec(): bigint {
 function openSocket(warn: (line: string) => void): DatagramSocket | null {
   try {
     const require = createRequire(import.meta.url);
-    const { createSocket } = require('unix-dgram') as { createSocket(type: 'unix_dgram'): DatagramSocket };
-    const socket = createSocket('unix_dgram');
+    const { DgramSocket } = require('node-unix-socket') as { DgramSocket: new () => DatagramSocket };
+    const socket = new DgramSocket();
     socket.on('error', () => {});
     return socket;
   } catch (error) {
-    warn(`NOTIFY_SOCKET is set, but naught cannot tell systemd anything: the optional module unix-dgram did not load (${(error as Error).message.split('\n')[0]}). Reinstall naught where a C++ compiler is present, or use Type=simple.`);
+    warn(`NOTIFY_SOCKET is set, but naught cannot tell systemd anything: the module node-unix-socket did not load (${(error as Error).message.split('\n')[0]}); it has builds for Linux and macOS on x64 and arm64. Use Type=simple elsewhere.`);
     return null;
   }
 }

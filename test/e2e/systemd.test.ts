@@ -1,6 +1,6 @@
 // sd_notify from the foreground daemon, received on a test-side NOTIFY_SOCKET as systemd
 // would receive it: the messages, in order, from the daemon's own pid.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { fixture } from '../helpers/paths.js';
 import { freePort, Sandbox, waitFor } from '../helpers/naught.js';
 import { notifySocket } from '../helpers/notify-socket.js';
@@ -38,16 +38,26 @@ t.test('READY once booted, RELOADING and READY around a deploy, STATUS for every
   t.equal(notify.statuses().at(-1), 'Shutdown. booting: 0, online: 0, dying: 0, new_online: 0');
 });
 
-t.test('without unix-dgram, one line says what is missing and naught runs on', async (t) => {
-  const box = new Sandbox(t);
+/** naught in the foreground under `env`; its `naught: ` lines once SIGTERM stopped it (exit 0). */
+async function linesOfARun(t: Test, box: Sandbox, env: NodeJS.ProcessEnv): Promise<string> {
   const port = await freePort();
-  const naught = box.spawn(['start', '--daemon-mode', 'false', '--log', '/dev/null', fixture('hello-server.cjs')],
-    { PORT: String(port), NOTIFY_SOCKET: box.path('nobody.sock'), NODE_OPTIONS: `--require ${fixture('hides-unix-dgram.cjs')}` });
+  const naught = box.spawn(['start', '--daemon-mode', 'false', '--log', '/dev/null', fixture('hello-server.cjs')], { PORT: String(port), ...env });
   await waitFor('serving', async () => (await box.naught(['status'])).stdout === 'workers online: 1\n');
   naught.kill('SIGTERM');
   const run = await naught.exited;
   t.equal(run.code, 0);
-  t.equal(run.stderr.split('\n').filter((l) => l.startsWith('naught: ')).join('\n'),
-    "naught: NOTIFY_SOCKET is set, but naught cannot tell systemd anything: the optional module unix-dgram did not load (Cannot find module 'unix-dgram'). Reinstall naught where a C++ compiler is present, or use Type=simple.");
   t.notMatch(run.stderr, /Error:|at /, 'no stack trace');
+  return run.stderr.split('\n').filter((l) => l.startsWith('naught: ')).join('\n');
+}
+
+t.test('without node-unix-socket (a platform it has no build for), one line says what is missing and naught runs on', async (t) => {
+  const box = new Sandbox(t);
+  t.equal(await linesOfARun(t, box, { NOTIFY_SOCKET: box.path('nobody.sock'), NODE_OPTIONS: `--require ${fixture('hides-notify-module.cjs')}` }),
+    "naught: NOTIFY_SOCKET is set, but naught cannot tell systemd anything: the module node-unix-socket did not load (Cannot find module 'node-unix-socket'); it has builds for Linux and macOS on x64 and arm64. Use Type=simple elsewhere.");
+});
+
+t.test('an abstract NOTIFY_SOCKET, which naught cannot reach, is said once and naught runs on', async (t) => {
+  const box = new Sandbox(t);
+  t.equal(await linesOfARun(t, box, { NOTIFY_SOCKET: '@naught-test-notify' }),
+    'naught: NOTIFY_SOCKET is set, but naught cannot tell systemd anything: @naught-test-notify is an abstract socket, which naught cannot reach. Use a socket path (systemd\'s own is one), or Type=simple.');
 });

@@ -3,14 +3,14 @@
 import { createRequire } from 'node:module';
 import type { Sandbox } from './naught.js';
 
-interface Datagrams { bind(path: string): void; on(event: 'message', handler: (message: Buffer) => void): void; close(): void }
-const { createSocket } = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): Datagrams };
+interface Datagrams { bind(path: string): void; on(event: 'data', handler: (message: Buffer) => void): void; close(): void }
+const { DgramSocket } = createRequire(import.meta.url)('node-unix-socket') as { DgramSocket: new () => Datagrams };
 
 export function notifySocket(box: Sandbox, t: { teardown(fn: () => unknown): void }) {
   const path = box.path('notify.sock');
-  const socket = createSocket('unix_dgram');
+  const socket = new DgramSocket();
   const received: string[] = [];
-  socket.on('message', (message) => received.push(message.toString()));
+  socket.on('data', (message) => received.push(message.toString()));
   socket.bind(path);
   t.teardown(() => socket.close());
   return {
