@@ -16,7 +16,7 @@ import { createLink, type Link } from '../bus/link.js';
 import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageOf, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
-import { removeOwnFile, removeSocketPath, writeFileRefusingForeign } from '../files/owned-paths.js';
+import { MAX_SOCKET_PATH_BYTES, removeOwnFile, removeSocketPath, writeFileRefusingForeign } from '../files/owned-paths.js';
 import { nextBackoff } from '../pool/backoff.js';
 import { MASTER_HEARTBEAT, MASTER_BOOT_FAILED } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
@@ -44,7 +44,6 @@ const ANSWERED_HERE: readonly MessageType[] = ['cmd.reopen-logs', 'cmd.logs', 'c
 const FOR_MASTER: readonly MessageType[] = CLIENT_COMMANDS.filter((type) => !ANSWERED_HERE.includes(type));
 /** A client that stops reading (a stalled `trace --follow`) is dropped past this. */
 const CLIENT_MAX_BUFFERED_BYTES = 1024 * 1024;
-const MAX_SOCKET_PATH_BYTES = 107;
 const CONTROL_BACKLOG = 2048;
 const ZERO = { booting: 0, online: 0, dying: 0, new_online: 0 };
 
@@ -195,7 +194,10 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
       await plugins?.close();
       plugins = null;
       passConnections(controlServer!, 'control', newDaemon);
-      if (health) passConnections(health.server, 'health', newDaemon);
+      if (health) {
+        passConnections(health.server, 'health', newDaemon);
+        health.closeKeptAlive();
+      }
       bus.publish({ type: 'cmd.stop', requestId: `upgrade:${newDaemon.pid}`, timeoutMs: null });
     },
     askerGone: (requestId) => askers.get(requestId)?.closed.then(() => {}) ?? new Promise(() => {}),
@@ -395,7 +397,6 @@ const descriptorOf = (server: net.Server): number => (server as unknown as { _ha
 function passConnections(server: net.Server, to: 'control' | 'health', newDaemon: ChildProcess): void {
   (server as net.Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
   server.removeAllListeners('connection');
-  if ('closeIdleConnections' in server) (server as net.Server & { closeIdleConnections(): void }).closeIdleConnections();
   server.on('connection', (socket: net.Socket) => {
     newDaemon.send({ naught: 'connection', to }, socket, undefined, (error) => { if (error) socket.destroy(); });
   });

@@ -17,6 +17,13 @@ export interface Health {
   server: net.Server;
   /** Starts answering; until then it only follows the bus. */
   serve(): Promise<void>;
+  /**
+   * `naught upgrade`: closes the connections kept alive after an answer, so that their
+   * probes go to the new daemon. Not Node's closeIdleConnections(): that also cuts a
+   * connection accepted a moment ago whose request is not read yet (seen on Node 26 as a
+   * probe's ECONNRESET during an upgrade).
+   */
+  closeKeptAlive(): void;
   close(): Promise<void>;
 }
 
@@ -67,10 +74,24 @@ export function createHealthActor(deps: {
   });
   // A probe's keep-alive connection must not hold a stop up.
   server.keepAliveTimeout = 2_000;
+  const keptAlive = new Set<net.Socket>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    keptAlive.delete(socket);
+    res.once('finish', () => {
+      if (socket.destroyed) return;
+      keptAlive.add(socket);
+      socket.once('close', () => keptAlive.delete(socket));
+    });
+  });
 
   return {
     server,
     serve: () => listen(server, address, deps.fd ?? null),
+    closeKeptAlive() {
+      for (const socket of keptAlive) socket.destroy();
+      keptAlive.clear();
+    },
     close() {
       for (const off of offs) off();
       server.closeAllConnections();

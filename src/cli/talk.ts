@@ -1,6 +1,7 @@
 // Asking the daemon one thing and rendering its answers: what every command that talks to
 // a running daemon shares, and all that `naught status` loads (the entry point's fast path).
 import path from 'node:path';
+import { MAX_SOCKET_PATH_BYTES } from '../files/owned-paths.js';
 import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
 import type { Message, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
@@ -17,6 +18,9 @@ type Probe = { state: 'running'; socket: import('node:net').Socket } | { state: 
 
 /** `ipcFile` as the user gave it, which every message prints, as naught 1.6 did. */
 export async function probe(ipcFile: string): Promise<Probe> {
+  // No daemon can listen there (start refuses the path and says why). Node 20 answers a
+  // connect to it with ENOENT, Node 26 with EINVAL: both mean absent.
+  if (Buffer.byteLength(path.resolve(ipcFile)) > MAX_SOCKET_PATH_BYTES) return { state: 'absent' };
   try {
     return { state: 'running', socket: await connectToDaemon(path.resolve(ipcFile)) };
   } catch (error) {

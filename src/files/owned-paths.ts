@@ -16,6 +16,9 @@ import path from 'node:path';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_RDONLY } = fs.constants;
 
+/** The longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
 const euid = (): number => process.geteuid?.() ?? 0;
 
 /** A folder whose mode lets a group or everyone create files in it. */

@@ -84,6 +84,8 @@ t.test('unable to start daemon: the reason, exit 1, nothing left running', async
     code: 1, stdout: '',
     stderr: `unable to start daemon: the ipc-file path ${box.path(long)} is longer than the 107 bytes a unix socket path may have\n`,
   }, 'a socket path that would be cut short');
+  // No daemon can listen there: on every Node line that is "not running", not connect's EINVAL.
+  t.same(await box.naught(['status', long]), { code: 1, stdout: '', stderr: 'server not running\n' }, 'status on that path');
 });
 
 t.test('a stale ipc-file: naught\'s refusal, --remove-old-ipc, and the dead daemon\'s pid as evidence', async (t) => {

@@ -23,9 +23,12 @@ for (const server of servers) {
     const loads = [server.h2 ? http2Load(origin) : undiciLoad(`${origin}/`, 8), newConnectionLoad(origin, server.h2)];
     for (let i = 0; i < 3; i++) t.equal((await box.naught(['deploy'])).code, 0, `deploy ${i + 1}`);
     const [keepAlive, fresh] = await Promise.all(loads.map((load) => load.stop()));
-    t.comment(`${server.name}: keep-alive ${keepAlive!.ok} ok, ${keepAlive!.failed.length} failed; new connections ${fresh!.ok} ok, ${fresh!.failed.length} failed, ${fresh!.retried} unprocessed and retried`);
+    t.comment(`${server.name}: keep-alive ${keepAlive!.ok} ok, ${keepAlive!.failed.length} failed, ${keepAlive!.retried} unprocessed and retried; new connections ${fresh!.ok} ok, ${fresh!.failed.length} failed, ${fresh!.retried} unprocessed and retried`);
     t.ok(keepAlive!.ok > 100 && fresh!.ok > 20, 'both loads ran');
     t.same(keepAlive!.failed, [], 'no keep-alive request failed');
+    // Only streams the server never processed, refused by the client itself as a GOAWAY
+    // reached it (Node 24+): at most its 6 open streams per drained session, 2 sessions, 3 deploys.
+    t.ok(keepAlive!.retried <= 6 * 2 * 3, `keep-alive retries within the bound (${keepAlive!.retried})`);
     t.same(fresh!.failed, [], 'no new-connection request failed');
     // A new session gets its GOAWAY only after its first stream: none is left unprocessed.
     t.equal(fresh!.retried, 0, 'no new-connection stream went unprocessed');

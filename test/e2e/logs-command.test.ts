@@ -194,11 +194,16 @@ t.test('without a daemon: the files, stdout then stderr, and a note that says so
   });
 });
 
-t.test("a bad --lines prints logs' help and exits 1", async (t) => {
+t.test("a bad --lines prints logs' help, then a line naming the value, and exits 1", async (t) => {
   const box = new Sandbox(t);
   const help = await box.naught(['help', 'logs']);
   t.match(help.stdout, /^naught logs \[options\] \[ipc-file\]\n/);
-  for (const bad of [['--lines', 'x'], ['-n', '-3'], ['--lines']]) {
-    t.same(await box.naught(['logs', ...bad]), { code: 1, stdout: '', stderr: help.stdout }, bad.join(' '));
+  const cases: [string[], string][] = [
+    [['--lines', 'x'], 'naught logs: --lines "x" is not accepted: a whole number from 0 to 1000000\n'],
+    [['-n', '-3'], 'naught logs: --lines "-3" is not accepted: a whole number from 0 to 1000000\n'],
+    [['--lines'], ''],
+  ];
+  for (const [bad, line] of cases) {
+    t.same(await box.naught(['logs', ...bad]), { code: 1, stdout: '', stderr: help.stdout + line }, bad.join(' '));
   }
 });

