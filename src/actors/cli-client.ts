@@ -4,9 +4,10 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createBus, type Bus } from '../bus/bus.js';
 import { createLink, type Link } from '../bus/link.js';
-import type { Message, MessageType } from '../bus/messages.js';
+import { CLIENT_BROADCASTS, REPLY_TYPES, type Message, type MessageType } from '../bus/messages.js';
 
-const CLIENT_WANTS: MessageType[] = ['pool.event', 'pool.reply', 'plugin.list', 'logs.reopened', 'notice', 'worker.last-words', 'logs.tailed', 'logs.missed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended', 'upgrade.progress', 'upgrade.ended'];
+/** Every reply (the master's deploy.settled is the daemon's alone), and what the daemon tells every client. */
+const CLIENT_WANTS: MessageType[] = [...CLIENT_BROADCASTS, ...REPLY_TYPES.filter((type) => type !== 'deploy.settled')];
 
 /**
  * What a renderer decides about a message: keep waiting (undefined), exit with a status,
@@ -23,9 +24,6 @@ export interface CliClient {
   outcome: Promise<number>;
 }
 
-let requests = 0;
-/** Unique among the daemon's requests: the pid and start time of this process, and a count (no node:crypto to load for it). */
-export const newRequestId = (): string => `${process.pid}-${Math.round(performance.timeOrigin).toString(36)}-${++requests}`;
 
 export function createCliClientActor(stream: Duplex, render: Renderer, onDaemonGone: () => number): CliClient {
   const bus = createBus(`cli:${process.pid}`);

@@ -25,7 +25,7 @@ import { createLogRotatorActor } from './log-rotator.js';
 import { createPluginSupervisorActor, type PluginSupervisor } from './plugin-supervisor.js';
 import { createStatusReportActor } from './status-report.js';
 import { createGenerationsActor } from './generations.js';
-import { healthAddress, listenSpec } from '../cli/addresses.js';
+import { healthAddress, listenSpec } from '../cluster/addresses.js';
 import { createSystemdNotifyActor, type SystemdNotify } from './systemd-notify.js';
 import { createUpgradeActor } from './upgrade.js';
 import { packageVersion } from '../version.js';

@@ -3,8 +3,8 @@
 // nothing naught 1.6 could not do, the file holds exactly naught 1.6's lines: settings
 // (the drain mode, say) are told by status --json and the trace, not here.
 import type { Bus } from '../bus/bus.js';
-import type { TextSink } from './log-rotator.js';
-import { formatEvent } from '../cli/format.js';
+import type { TextSink } from '../logs/log-sink.js';
+import { formatEvent } from '../pool/event-text.js';
 
 export function createEventLogActor(deps: { bus: Bus; sink: TextSink | null }): () => void {
   const { bus, sink } = deps;

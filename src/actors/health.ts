@@ -7,10 +7,10 @@ import { removeSocketPath } from '../files/owned-paths.js';
 import http from 'node:http';
 import net from 'node:net';
 import type { Bus } from '../bus/bus.js';
-import { newRequestId } from './cli-client.js';
+import { newRequestId } from '../bus/request-id.js';
 import type { Counts } from '../bus/messages.js';
 import { statusReports } from '../bus/status-reports.js';
-import type { HealthAddress } from '../cli/addresses.js';
+import type { HealthAddress } from '../cluster/addresses.js';
 
 export interface Health {
   /** The listening server: `naught upgrade` passes its descriptor on, and hands on what it accepts. */

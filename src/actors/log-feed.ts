@@ -12,6 +12,7 @@ import type { Bus } from '../bus/bus.js';
 import type { Link } from '../bus/link.js';
 import type { Message, MessageOf, WorkerStreamName } from '../bus/messages.js';
 import { RecentOutput } from '../logs/recent-output.js';
+import type { LinesHeard } from '../logs/log-sink.js';
 
 const FOLLOWER_MAX_BEHIND_BYTES = 256 * 1024;
 /** Well under a frame's limit; cut at a line's end where one is near. */
@@ -20,7 +21,7 @@ const CATCH_UP_CHECK_MS = 100;
 const STREAMS: readonly WorkerStreamName[] = ['stdout', 'stderr'];
 const NEWLINE = 0x0a;
 
-export interface LogFeed {
+export interface LogFeed extends LinesHeard {
   /** A group of whole lines a worker (or the master) wrote, on the log's hot path; its buffers may be reused after. */
   add(stream: WorkerStreamName, group: readonly Buffer[]): void;
   /** Tells every follower what it missed; the daemon closes the links after. */

@@ -10,10 +10,7 @@ import type { DaemonConfig, LogName, LogReport, MessageOf, WorkerStreamName } fr
 import { LastLines } from '../logs/last-lines.js';
 import { logTarget } from '../logs/log-file.js';
 import { LineFramer } from '../logs/line-framer.js';
-import { LogSink } from '../logs/log-sink.js';
-import type { LogFeed } from './log-feed.js';
-
-export interface TextSink { write(text: string): unknown }
+import { LogSink, type LinesHeard, type TextSink } from '../logs/log-sink.js';
 
 export interface LogRotator {
   /** Where naught.log lines go: a file, our stderr (`-` in the foreground) or nowhere. */
@@ -27,7 +24,7 @@ export interface LogRotator {
   close(): Promise<void>;
 }
 
-export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConfig; foreground: boolean; feed?: LogFeed }): Promise<LogRotator> {
+export async function createLogRotatorActor(deps: { bus: Bus; config: DaemonConfig; foreground: boolean; feed?: LinesHeard }): Promise<LogRotator> {
   const { bus, config, foreground, feed } = deps;
   const open = (name: LogName, logPath: string) => {
     const target = logTarget(logPath);

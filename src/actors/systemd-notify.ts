@@ -15,7 +15,7 @@
 // one line says so and naught runs on, unheard.
 import { createRequire } from 'node:module';
 import type { Bus } from '../bus/bus.js';
-import { formatEvent } from '../cli/format.js';
+import { formatEvent } from '../pool/event-text.js';
 
 const EXTEND_EVERY_MS = 5_000;
 /** Each extension covers two periods: a late timer does not let systemd's clock run out. */

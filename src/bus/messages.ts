@@ -15,6 +15,9 @@ export type PoolEventName = (typeof POOL_EVENTS)[number];
 /** Answers to one request (they carry its requestId): the daemon sends each to its asker, and to followers. */
 export const REPLY_TYPES = ['pool.reply', 'plugin.list', 'logs.reopened', 'deploy.settled', 'logs.missed', 'logs.tailed', 'status.report', 'history.list', 'rollback.refused', 'probation.ended', 'upgrade.progress', 'upgrade.ended'] as const;
 
+/** What the daemon sends every control client, asked or not: the events, notices and a dead worker's last lines. */
+export const CLIENT_BROADCASTS = ['pool.event', 'notice', 'worker.last-words'] as const;
+
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
 export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback', 'cmd.upgrade'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];

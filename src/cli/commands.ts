@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { removeSocketPath } from '../files/owned-paths.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
+import { createCliClientActor, type Renderer } from '../actors/cli-client.js';
+import { newRequestId } from '../bus/request-id.js';
 import { connect, isEvent, printOther, probe, refusedMessage, renderStatus, talk, type Io } from './talk.js';
 
 export { status, type Io } from './talk.js';

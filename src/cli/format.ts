@@ -1,10 +1,8 @@
-// naught 1.6's printed forms, shared by the CLI and naught.log.
+// naught 1.6's printed forms, as the CLI prints them; a pool event's line is the pool's.
 import type { PluginInfo, PoolEvent } from '../bus/messages.js';
+import { formatCounts, formatEvent } from '../pool/event-text.js';
 
-export const formatCounts = ({ count }: Pick<PoolEvent, 'count'>): string =>
-  `booting: ${count.booting}, online: ${count.online}, dying: ${count.dying}, new_online: ${count.new_online}`;
-
-export const formatEvent = (event: PoolEvent): string => `${event.event}. ${formatCounts(event)}`;
+export { formatCounts, formatEvent };
 
 /** What `status` (and `start` on a running daemon) prints on stdout. */
 export function formatStatus(event: PoolEvent): string {

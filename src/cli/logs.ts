@@ -3,7 +3,8 @@
 // one, the files' last lines are all there is, and their order between files is unknown.
 import fs from 'node:fs';
 import type { Duplex, Writable } from 'node:stream';
-import { createCliClientActor, newRequestId } from '../actors/cli-client.js';
+import { createCliClientActor } from '../actors/cli-client.js';
+import { newRequestId } from '../bus/request-id.js';
 import type { WorkerStreamName } from '../bus/messages.js';
 
 export interface LogsOptions {

@@ -10,7 +10,7 @@ import { pluginSpec, PluginSpecError } from './plugin-spec.js';
 import { TraceUsageError, timeBound, typeGlob } from './trace.js';
 import * as values from './values.js';
 import { BadValue } from './values.js';
-import { healthAddress, listenSpec } from './addresses.js';
+import { healthAddress, listenSpec } from '../cluster/addresses.js';
 import { stdio } from './stdio.js';
 
 const io = stdio;

@@ -2,7 +2,8 @@
 // a running daemon shares, and all that `naught status` loads (the entry point's fast path).
 import path from 'node:path';
 import { MAX_SOCKET_PATH_BYTES } from '../files/owned-paths.js';
-import { connectToDaemon, createCliClientActor, newRequestId, type Renderer } from '../actors/cli-client.js';
+import { connectToDaemon, createCliClientActor, type Renderer } from '../actors/cli-client.js';
+import { newRequestId } from '../bus/request-id.js';
 import type { Message, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatPlugins, formatStatus } from './format.js';
 

@@ -4,7 +4,7 @@
 // (naught/worker's listen()), and they outlive workers, deploys and masters.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ListenSpec } from '../cli/addresses.js';
+import type { ListenSpec } from './addresses.js';
 
 export interface Listeners { fds: number[]; names: string[] }
 

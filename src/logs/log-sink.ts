@@ -18,6 +18,12 @@ import { compress, noteLogged } from './compressor.js';
 import { archiveName } from './log-file.js';
 import { openForAppend, removeOwnFile } from '../files/owned-paths.js';
 
+/** Where naught.log's lines go: a file's sink, naught's own stderr, or nowhere. */
+export interface TextSink { write(text: string): unknown }
+
+/** Whoever hears every group of whole lines a log takes (`naught logs -f`), on the log's hot path. */
+export interface LinesHeard { add(stream: 'stdout' | 'stderr', group: readonly Buffer[]): void }
+
 export interface LogSinkOptions {
   path: string;
   maxSize: number;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { initialPoolState, transition, type PoolEffect, type PoolInput, type PoolState } from '../../src/pool/pool.js';
-import { formatEvent } from '../../src/cli/format.js';
+import { formatEvent } from '../../src/pool/event-text.js';
 
 /** Feeds inputs to the machine, collecting events in naught's printed form and other effects. */
 class Harness {
