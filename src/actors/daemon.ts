@@ -3,8 +3,8 @@
 //
 //   CLI ──unix socket──▶ daemon ──fd 3──▶ master ──cluster IPC──▶ workers
 //
-// Replies (pool.reply) go only to the client that asked; everything else reaches every
-// client that asked for its type.
+// Replies (REPLY_TYPES in the catalogue) go to the client that asked and to the clients that
+// follow the bus (`trace --follow`); everything else reaches every client that asked for its type.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

@@ -11,6 +11,7 @@
 import type { Bus } from '../bus/bus.js';
 import type { Link } from '../bus/link.js';
 import type { Message, MessageOf, WorkerStreamName } from '../bus/messages.js';
+import { countLines } from '../logs/count-lines.js';
 import { RecentOutput } from '../logs/recent-output.js';
 import type { LinesHeard } from '../logs/log-sink.js';
 
@@ -137,8 +138,3 @@ export function createLogFeedActor(deps: {
   };
 }
 
-function countLines(data: Buffer): number {
-  let lines = 0;
-  for (let at = data.indexOf(NEWLINE); at !== -1; at = data.indexOf(NEWLINE, at + 1)) lines++;
-  return lines;
-}

@@ -371,8 +371,3 @@ export function isMessageType(value: unknown): value is MessageType {
   return typeof value === 'string' && MESSAGE_TYPES.has(value);
 }
 
-export const allMessageTypes = (): MessageType[] => [...MESSAGE_TYPES] as MessageType[];
-
-export function assertNever(value: never): never {
-  throw new Error(`unhandled message: ${JSON.stringify(value)}`);
-}

@@ -6,6 +6,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { createCliClientActor } from '../actors/cli-client.js';
 import { newRequestId } from '../bus/request-id.js';
 import type { WorkerStreamName } from '../bus/messages.js';
+import { countLines } from '../logs/count-lines.js';
 
 export interface LogsOptions {
   lines: number;
@@ -131,7 +132,7 @@ export async function lastLinesOfFile(file: string, count: number): Promise<stri
       const part = Buffer.allocUnsafe(end - start);
       await handle.read(part, 0, part.length, start);
       parts.unshift(part);
-      for (let at = part.indexOf(NEWLINE); at !== -1; at = part.indexOf(NEWLINE, at + 1)) newlines++;
+      newlines += countLines(part);
       end = start;
     }
     const lines = Buffer.concat(parts).toString('utf8').split('\n');

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { compress, noteLogged } from './compressor.js';
+import { countLines } from './count-lines.js';
 import { archiveName } from './log-file.js';
 import { openForAppend, removeOwnFile } from '../files/owned-paths.js';
 
@@ -476,8 +477,8 @@ const CHECK_AFTER_CHANGE_MS = 1_000;
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * One timer for every sink that watches at the same interval: an idle daemon with three
- * logs and a trace wakes once a second for them, not four times.
+ * One timer for every sink that polls at the same interval (every 5 s, and only where
+ * inotify is missing): three logs and a trace wake the daemon once a period, not four times.
  */
 const sharedTimers = new Map<number, { timer: NodeJS.Timeout; tasks: Set<() => void> }>();
 
@@ -501,9 +502,3 @@ function everyInterval(ms: number, task: () => void): () => void {
   };
 }
 
-/** About 16 ns a line: a few percent of a core at the flood rates naught writes. */
-function countLines(parts: readonly Buffer[]): number {
-  let lines = 0;
-  for (const part of parts) for (let at = part.indexOf(0x0a); at !== -1; at = part.indexOf(0x0a, at + 1)) lines++;
-  return lines;
-}

@@ -20,7 +20,8 @@ type DeployOutcome = 'done' | 'failed' | 'aborted' | 'timed_out';
 /**
  * Which deploys ended how, from the bus story. Pure: fed envelopes in order, it returns a
  * finished deploy's outcome and duration. A deploy starts at the first SpawnNew after a
- * cmd.deploy that was not refused, and ends at Ready or DeployFailed.
+ * cmd.deploy that was not refused, and ends at Ready, DeployFailed or Shutdown (a stop
+ * during the deploy, counted as failed).
  */
 export function createDeployTracker(): (envelope: Envelope) => { outcome: DeployOutcome; seconds: number } | null {
   let asked: { requestId: string; time: number } | null = null;
@@ -59,7 +60,7 @@ export default definePlugin<'cmd.inspect', PrometheusOptions | undefined>({
     const deploys = new promClient.Counter({ name: 'naught_deploys_total', help: 'Deploys by outcome.', labelNames: ['outcome'], ...metric });
     for (const outcome of ['done', 'failed', 'aborted', 'timed_out']) deploys.inc({ outcome }, 0);
     const deployDuration = new promClient.Histogram({
-      name: 'naught_deploy_duration_seconds', help: 'From the deploy command to Ready or DeployFailed, whatever the outcome.',
+      name: 'naught_deploy_duration_seconds', help: 'From the deploy command to Ready, DeployFailed or Shutdown, whatever the outcome.',
       buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300], ...metric,
     });
     const starts = new promClient.Counter({ name: 'naught_worker_starts_total', help: 'Worker processes forked.', ...metric });
