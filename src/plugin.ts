@@ -1,6 +1,6 @@
 // The plugin API, `naught/plugin`. A plugin is an actor on the daemon's bus that runs in
 // its own host process: it hears every message in the catalogue and may publish the
-// commands it declares. See the README's "Plugins" section.
+// commands it declares. See docs/plugins.md.
 import type { Handler, Unsubscribe } from './bus/bus.js';
 import { PLUGIN_COMMANDS, type Envelope, type MessageOf, type MessageType, type PluginCommand } from './bus/messages.js';
 

@@ -7,7 +7,7 @@ import { createLiveLine } from './live-line.js';
 
 export const BOOT_HINT_AFTER_MS = 10_000;
 export const BOOT_HINT = "Still booting: a worker counts as online once the server calls process.send('online') "
-  + '(or online(server) from naught/worker) after it listens. See the README, "The worker protocol".';
+  + '(or online(server) from naught/worker) after it listens. See docs/worker-protocol.md.';
 
 export interface BootProgress {
   /** Writes through this: the live line is lifted out of the way of every line. */

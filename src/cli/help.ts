@@ -37,6 +37,7 @@ export const HELP = {
     "    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n" +
     "    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n" +
     "    --worker-count-limit (8 per CPU; --worker-count may not go past it without this)\n" +
+    "    --worker-count auto (also accepted: one worker per CPU this process may use)\n" +
     "    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n" +
     "    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n" +
     "    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n" +
@@ -98,6 +99,7 @@ export const HELP = {
     "        --probation none (seconds to watch the new workers after done; a failure rolls back)\n" +
     "        --batch-size none (replace this many workers at a time; count + N run at most)\n" +
     "        --worker-count-limit (8 per CPU; --worker-count may not go past it without this)\n" +
+    "        --worker-count auto (also accepted: one worker per CPU this process may use)\n" +
     "        --cwd " + CWD,
   'deploy-abort': "naught deploy-abort [ipc-file]\n\n" +
     "    Aborts a hanging deploy. A hanging deploy happens when a new worker\n" +

@@ -16,7 +16,7 @@ function naught16(box: Sandbox, args: string[]): { code: number | null; stdout: 
 /** Our help less what we added beyond naught 1.6: options of start, and the reopen-logs and trace commands. */
 function lessOurAdditions(text: string): string {
   const added = ['--max-log-files', '--trace', '--timeout', '--drain', '--drain-recent-ms', '--plugin', '--json', '--workers', '--worker-timeout', '--max-worker-memory', '--health', '--listen', '--worker-count-limit'];
-  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {8}--(?:probation|batch-size|worker-count-limit) /.test(line));
+  const lines = text.split('\n').filter((line) => !added.some((option) => line.startsWith(`    ${option} `)) && !/^ {4}(?: {4})?--worker-count auto /.test(line) && !/^ {8}--(?:probation|batch-size|worker-count-limit) /.test(line));
   // Each command's block in the usage is "\n" + its help + "\n\n".
   return lines.join('\n').replace(/\nnaught (?:reopen-logs|trace|history|rollback|upgrade|ps|logs) [\s\S]*?\n\n(?=\nnaught |$)/g, '');
 }
@@ -28,7 +28,7 @@ t.test("help: naught 1.6's texts, word for word, for every command (ours adds on
     const theirs = naught16(box, ['help', command]);
     t.same({ ...ours, stdout: lessOurAdditions(ours.stdout) }, theirs, `help ${command}`);
   }
-  t.match((await box.naught(['help', 'start'])).stdout, "    --max-log-size 10485760\n    --max-log-files 0 (keep every archive)\n    --trace (off; a file records every bus message)\n    --timeout none (seconds to boot; then the start fails)\n    --drain auto (keep-alive clients survive a worker's close; or off)\n    --drain-recent-ms 1000\n    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n    --worker-count-limit (8 per CPU; --worker-count may not go past it without this)\n    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n    --cwd ");
+  t.match((await box.naught(['help', 'start'])).stdout, "    --max-log-size 10485760\n    --max-log-files 0 (keep every archive)\n    --trace (off; a file records every bus message)\n    --timeout none (seconds to boot; then the start fails)\n    --drain auto (keep-alive clients survive a worker's close; or off)\n    --drain-recent-ms 1000\n    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n    --max-worker-memory none (e.g. 512M; a worker above it is replaced, no downtime)\n    --worker-count-limit (8 per CPU; --worker-count may not go past it without this)\n    --worker-count auto (also accepted: one worker per CPU this process may use)\n    --health none (127.0.0.1:PORT or unix:/path: serves /livez, /readyz, /status)\n    --listen (none; repeatable: [name=]HOST:PORT or unix:/path, for naught/worker's listen())\n    --plugin (none; repeatable: MODULE or MODULE='{json options}')\n    --cwd ");
   // The usage: `help`, bare `naught`, `help <unknown>` and an unknown command print it on stderr.
   for (const args of [['help'], [], ['help', 'frobnicate'], ['frobnicate']]) {
     const ours = await box.naught(args);

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { fixture, naughtBin } from '../helpers/paths.js';
 import { deployLines, freePort, isAlive, line, lines, Sandbox, servingRelease } from '../helpers/naught.js';
 
-const HINT = "Still booting: a worker counts as online once the server calls process.send('online') (or online(server) from naught/worker) after it listens. See the README, \"The worker protocol\".";
+const HINT = "Still booting: a worker counts as online once the server calls process.send('online') (or online(server) from naught/worker) after it listens. See docs/worker-protocol.md.";
 const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
 
 /** `naught args…` on a pseudo-terminal: what a terminal would show, with the exit code. */

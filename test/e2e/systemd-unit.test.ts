@@ -1,4 +1,4 @@
-// The README's systemd units, as written there: systemd-analyze accepts them, and naught
+// docs/systemd.md's units, as written there: systemd-analyze accepts them, and naught
 // run as they say (ExecStart under the .socket's listening socket, NOTIFY_SOCKET,
 // WatchdogSec, ExecReload with $MAINPID, the upgrade recipe, the stop) serves every
 // request under load, and tells systemd each step.
@@ -11,8 +11,7 @@ import { freePort, isAlive, Sandbox, waitFor } from '../helpers/naught.js';
 import { notifySocket } from '../helpers/notify-socket.js';
 import { startLoad } from '../helpers/load.js';
 
-const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-const section = readme.slice(readme.indexOf('## Under systemd'), readme.indexOf('\n## ', readme.indexOf('## Under systemd') + 5));
+const section = fs.readFileSync(path.join(repoRoot, 'docs/systemd.md'), 'utf8');
 const blocks = [...section.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1]!);
 const unitNamed = (name: string) => blocks.find((text) => text.startsWith(`# /etc/systemd/system/${name}\n`));
 
@@ -22,10 +21,10 @@ function settings(unit: string, sectionName: string): Map<string, string> {
   return new Map(body.split('\n').filter((line) => /^\w+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
 }
 
-t.test('the README has app.service and app.socket, and systemd-analyze verify accepts both without a word', async (t) => {
+t.test('docs/systemd.md has app.service and app.socket, and systemd-analyze verify accepts both without a word', async (t) => {
   const service = unitNamed('app.service');
   const socket = unitNamed('app.socket');
-  t.ok(service && socket, 'both units are in the README');
+  t.ok(service && socket, 'both units are in docs/systemd.md');
   const box = new Sandbox(t);
   fs.writeFileSync(box.path('app.service'), service!);
   fs.writeFileSync(box.path('app.socket'), socket!);
@@ -40,7 +39,7 @@ t.test('the README has app.service and app.socket, and systemd-analyze verify ac
   t.ok(Number(serviceSettings.get('WatchdogSec')) > 0, 'a watchdog');
 });
 
-t.test("run as the README's units say: start, reload, upgrade and stop under load, 0 failed, each step told to systemd", async (t) => {
+t.test("run as docs/systemd.md's units say: start, reload, upgrade and stop under load, 0 failed, each step told to systemd", async (t) => {
   const service = settings(unitNamed('app.service')!, 'Service');
   const socketUnit = settings(unitNamed('app.socket')!, 'Socket');
   const box = new Sandbox(t);
