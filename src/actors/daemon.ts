@@ -18,7 +18,7 @@ import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { MAX_SOCKET_PATH_BYTES, removeOwnFile, removeSocketPath, writeFileRefusingForeign } from '../files/owned-paths.js';
 import { nextBackoff } from '../pool/backoff.js';
-import { MASTER_HEARTBEAT, MASTER_BOOT_FAILED } from '../supervision.js';
+import { MASTER_HEARTBEAT, MASTER_BOOT_FAILED, SUPERVISOR_V8_FLAGS } from '../supervision.js';
 import { createEventLogActor } from './event-log.js';
 import { createLogFeedActor } from './log-feed.js';
 import { createLogRotatorActor } from './log-rotator.js';
@@ -195,6 +195,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
       plugins = null;
       passConnections(controlServer!, 'control', newDaemon);
       if (health) {
+        health.handedOver();
         passConnections(health.server, 'health', newDaemon);
         health.closeKeptAlive();
       }
@@ -278,7 +279,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
     const socketsEnv = activated.fds.length === 0 ? {} : {
       NAUGHT_INHERITED_FDS: activated.fds.map((_, i) => String(5 + i)).join(','), NAUGHT_INHERITED_FDNAMES: activated.names.join(':'),
     };
-    const { child, pipe } = spawnWithPipe([...server.nodeArgs, MASTER_ENTRY], {
+    const { child, pipe } = spawnWithPipe([...SUPERVISOR_V8_FLAGS, ...server.nodeArgs, MASTER_ENTRY], {
       cwd: server.cwd,
       env: { ...process.env, ...server.env, ...socketsEnv },
       stdio: stdio as ['ignore', 'pipe', 'pipe'],

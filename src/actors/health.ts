@@ -24,6 +24,12 @@ export interface Health {
    * probe's ECONNRESET during an upgrade).
    */
   closeKeptAlive(): void;
+  /**
+   * `naught upgrade` handed over to a new daemon whose workers are online: the old workers'
+   * stop is not naught stopping, so a probe this daemon still answers (a connection it
+   * accepted just before) hears ready, as the new daemon would say.
+   */
+  handedOver(): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +41,7 @@ export function createHealthActor(deps: {
   const { bus, address, masterAnswering } = deps;
   let counts: Counts = { booting: 0, online: 0, dying: 0, new_online: 0 };
   let stopping = false;
+  let upgraded = false;
   let failing = false;
   const offs = [
     bus.on('pool.event', ({ event, count, waitingFor }) => {
@@ -61,6 +68,7 @@ export function createHealthActor(deps: {
     }
     if (route === '/readyz') {
       const online = counts.online + counts.new_online;
+      if (upgraded) return reply(res, 200, { ready: true, online });
       if (stopping) return reply(res, 503, { ready: false, reason: 'naught is stopping', online });
       if (failing) return reply(res, 503, { ready: false, reason: 'a deploy is failing', online });
       if (online === 0) return reply(res, 503, { ready: false, reason: 'no worker is online', online });
@@ -88,6 +96,9 @@ export function createHealthActor(deps: {
   return {
     server,
     serve: () => listen(server, address, deps.fd ?? null),
+    handedOver() {
+      upgraded = true;
+    },
     closeKeptAlive() {
       for (const socket of keptAlive) socket.destroy();
       keptAlive.clear();

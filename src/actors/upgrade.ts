@@ -13,6 +13,7 @@ import { unsafeToRun } from '../files/owned-paths.js';
 import type { ChildProcess } from 'node:child_process';
 import { createBus, type Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
+import { SUPERVISOR_V8_FLAGS } from '../supervision.js';
 import { createLink } from '../bus/link.js';
 import type { Counts, MessageOf, PoolEvent } from '../bus/messages.js';
 import { packageVersion } from '../version.js';
@@ -65,7 +66,7 @@ export function createUpgradeActor({ bus, state, handOver, askerGone }: UpgradeD
     const at = (i: number) => FIRST_PASSED_FD + i;
     const out = now.take.foreground ? 'inherit' : 'ignore';
     // Its own session: a Ctrl+C meant for a foreground naught does not reach it.
-    const { child, pipe } = spawnWithPipe([daemonEntry], {
+    const { child, pipe } = spawnWithPipe([...SUPERVISOR_V8_FLAGS, daemonEntry], {
       detached: true, cwd: now.take.config.cwd, env: process.env, stdio: ['ignore', out, out], handles: true, passFds: passed,
     });
     child.unref();

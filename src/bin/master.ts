@@ -12,7 +12,7 @@ import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { createCensusActor } from '../actors/census.js';
 import { createMemoryWatchActor } from '../actors/memory-watch.js';
-import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS } from '../supervision.js';
+import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS, userNodeArgs } from '../supervision.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 import { watchHandoffs } from '../cluster/handoffs.js';
@@ -50,9 +50,9 @@ const master = createMasterActor({
     Object.assign(process.env, config.env);
     output = createWorkerOutput(modes, handOverToDaemon);
     drainEnv = preloadEnv(config);
-    // --node-args reached us as our own execArgv; the preload goes after them.
+    // --node-args reached us as our own execArgv, after our V8 flags; the preload goes after them.
     cluster.setupPrimary({
-      exec: config.script, args: config.args, execArgv: [...process.execArgv, '--require', WORKER_PRELOAD],
+      exec: config.script, args: config.args, execArgv: [...userNodeArgs(process.execArgv), '--require', WORKER_PRELOAD],
       // Pipes for output, the IPC channel, then the sockets the daemon passed us (naught/worker's listen()).
       stdio: ['pipe', 'pipe', 'pipe', 'ipc', ...inheritedFds],
     });

@@ -11,6 +11,7 @@ import { connect, isEvent, printOther, probe, refusedMessage, renderStatus, talk
 export { status, type Io } from './talk.js';
 import { createBus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
+import { SUPERVISOR_V8_FLAGS } from '../supervision.js';
 import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatStatus } from './format.js';
 import * as trace from './trace.js';
@@ -349,7 +350,7 @@ function renderStart(io: Io, config: DaemonConfig, progress: BootProgress, tty: 
 }
 
 function startDaemon(io: Io, config: DaemonConfig): Promise<number> {
-  const { child, pipe } = spawnWithPipe([DAEMON_ENTRY], {
+  const { child, pipe } = spawnWithPipe([...SUPERVISOR_V8_FLAGS, DAEMON_ENTRY], {
     detached: true, cwd: config.cwd, env: process.env, stdio: ['ignore', 'ignore', 'ignore'],
   });
   child.unref();

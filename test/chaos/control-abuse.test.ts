@@ -98,8 +98,9 @@ t.test('abuse of the control socket: the daemon stays up, bounded, and other cli
     t.ok(measured.latencies.length > 20, `the probe kept getting answers ${when}`);
     t.ok(measured.unanswered <= 1, `no status request went unanswered ${when}`);
   }
-  // About 60 KiB per connection while 1,000 are open (a link, its msgpack state, buffers).
-  t.ok(rssAfter - rssBefore < 128, `daemon RSS stayed bounded (+${(rssAfter - rssBefore).toFixed(0)} MiB)`);
+  // While 1,000 are open, a link, its msgpack state and buffers each: about 60 KiB on Node 20,
+  // 95-145 KiB on 22 and 24 (measured +94 to +142 MiB). A leak would not stop at a bound.
+  t.ok(rssAfter - rssBefore < 192, `daemon RSS stayed bounded (+${(rssAfter - rssBefore).toFixed(0)} MiB)`);
   t.ok(isAlive(daemon), 'the daemon is up');
   const naughtLog = readText(box.path('naught.log'));
   t.match(naughtLog, /Dropped a control connection: link from peer: frame of 4294967295 bytes exceeds the limit of 1048576/);
