@@ -8,6 +8,7 @@ import promClient from 'prom-client';
 import type { Envelope, StatusReport } from '../bus/messages.js';
 import { statusReports } from '../bus/status-reports.js';
 import { definePlugin, PluginConfigError } from '../plugin.js';
+import { createDeployLifecycle } from './deploy-lifecycle.js';
 
 export interface PrometheusOptions {
   port?: number;
@@ -18,33 +19,16 @@ export interface PrometheusOptions {
 type DeployOutcome = 'done' | 'failed' | 'aborted' | 'timed_out';
 
 /**
- * Which deploys ended how, from the bus story. Pure: fed envelopes in order, it returns a
- * finished deploy's outcome and duration. A deploy starts at the first SpawnNew after a
- * cmd.deploy that was not refused, and ends at Ready, DeployFailed or Shutdown (a stop
- * during the deploy, counted as failed).
+ * Which deploys ended how: a finished deploy's outcome and duration, from the deploy
+ * lifecycle every telling plugin shares (deploy-lifecycle.ts).
  */
 export function createDeployTracker(): (envelope: Envelope) => { outcome: DeployOutcome; seconds: number } | null {
-  let asked: { requestId: string; time: number } | null = null;
-  let deploy: { time: number; aborted: boolean; timedOut: boolean } | null = null;
-  return ({ msg, time }) => {
-    if (msg.type === 'cmd.deploy' && !deploy) asked = { requestId: msg.requestId, time };
-    else if (msg.type === 'cmd.deploy-abort' && deploy) deploy.aborted = true;
-    else if (msg.type === 'pool.reply' && asked?.requestId === msg.requestId && msg.event.startsWith('Error')) asked = null;
-    else if (msg.type === 'pool.event') {
-      if (msg.event === 'SpawnNew' && asked && !deploy) {
-        deploy = { time: asked.time, aborted: false, timedOut: false };
-        asked = null;
-      } else if (msg.event === 'Timeout' && deploy) {
-        deploy.timedOut = true;
-      } else if ((msg.event === 'Ready' || msg.event === 'DeployFailed' || msg.event === 'Shutdown') && deploy) {
-        const { timedOut, aborted } = deploy;
-        const outcome: DeployOutcome = timedOut ? 'timed_out' : aborted ? 'aborted' : msg.event === 'Ready' ? 'done' : 'failed';
-        const seconds = (time - deploy.time) / 1000;
-        deploy = null;
-        return { outcome, seconds };
-      }
-    }
-    return null;
+  const lifecycle = createDeployLifecycle();
+  return (envelope) => {
+    const step = lifecycle(envelope);
+    if (step?.step !== 'ended') return null;
+    const outcome: DeployOutcome = step.timedOut ? 'timed_out' : step.abortRequested ? 'aborted' : step.event === 'Ready' ? 'done' : 'failed';
+    return { outcome, seconds: step.ms / 1000 };
   };
 }
 

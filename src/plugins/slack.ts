@@ -5,6 +5,7 @@
 import os from 'node:os';
 import type { Envelope } from '../bus/messages.js';
 import { definePlugin, PluginConfigError } from '../plugin.js';
+import { createDeployLifecycle } from './deploy-lifecycle.js';
 
 export interface SlackOptions {
   /** Defaults to $NAUGHT_SLACK_WEBHOOK_URL. */
@@ -30,54 +31,34 @@ const RETRY_MAX_MS = 60_000;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const workers = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
 
-/**
- * Turns the bus story into sentences. Pure: fed envelopes in order, it returns what to say.
- * A deploy starts at the first SpawnNew after a cmd.deploy that was not refused, and ends
- * at Ready (done, or aborted if an abort was asked for meanwhile), DeployFailed or Shutdown.
- */
 /** The wait before the next try of a failed post: 1 s, doubling, at most 60 s. */
 export function nextRetryMs(previousMs: number): number {
   return Math.min(previousMs ? previousMs * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
 }
 
+/**
+ * Turns the bus story into sentences. Pure: fed envelopes in order, it returns what to say.
+ * A deploy's start and end come from the lifecycle the plugins share (deploy-lifecycle.ts);
+ * one that ends at Ready after an abort was asked for was aborted.
+ */
 export function createNarrator(): (envelope: Envelope) => string | null {
-  let asked: { requestId: string; time: number } | null = null;
-  let deploy: { time: number; abortRequested: boolean } | null = null;
-  return ({ msg, time }) => {
-    switch (msg.type) {
-      case 'cmd.deploy':
-        if (!deploy) asked = { requestId: msg.requestId, time };
-        return null;
-      case 'cmd.deploy-abort':
-        if (deploy) deploy.abortRequested = true;
-        return null;
-      case 'pool.reply':
-        if (asked?.requestId === msg.requestId && msg.event.startsWith('Error')) asked = null;
-        return null;
-      case 'pool.event': {
-        const { event, count } = msg;
-        if (event === 'SpawnNew' && asked && !deploy) {
-          deploy = { time: asked.time, abortRequested: false };
-          asked = null;
-          return `Deploy started: replacing ${workers(count.online)}.`;
-        }
-        if (!deploy) return null;
-        const took = seconds(time - deploy.time);
-        const ended = { ...deploy };
-        if (event === 'Ready') {
-          deploy = null;
-          return ended.abortRequested
-            ? `Deploy aborted after ${took}: ${workers(count.online)} online on the old code.`
-            : `Deploy done in ${took}: ${workers(count.online)} online.`;
-        }
-        if (event === 'DeployFailed' || event === 'Shutdown') {
-          deploy = null;
-          return event === 'Shutdown'
-            ? `Deploy failed after ${took}: the server shut down.`
-            : `Deploy failed after ${took}: ${workers(count.online)} online on the old code.`;
-        }
-        return null;
+  const lifecycle = createDeployLifecycle();
+  return (envelope) => {
+    const { msg } = envelope;
+    const step = lifecycle(envelope);
+    if (step?.step === 'started') return `Deploy started: replacing ${workers(step.online)}.`;
+    if (step?.step === 'ended') {
+      const took = seconds(step.ms);
+      if (step.event === 'Ready') {
+        return step.abortRequested
+          ? `Deploy aborted after ${took}: ${workers(step.online)} online on the old code.`
+          : `Deploy done in ${took}: ${workers(step.online)} online.`;
       }
+      return step.event === 'Shutdown'
+        ? `Deploy failed after ${took}: the server shut down.`
+        : `Deploy failed after ${took}: ${workers(step.online)} online on the old code.`;
+    }
+    switch (msg.type) {
       case 'cmd.rollback':
         return `Rollback requested${msg.to === null ? ' to the previous generation' : ` to generation ${msg.to}`}.`;
       case 'rollback.refused':
