@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameBatch, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
+import { createHeartbeat, type Clock, type Heartbeat, type HeartbeatTiming } from './heartbeat.js';
 import { isMessageType, type Envelope, type Message, type MessageType } from './messages.js';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -28,7 +29,9 @@ export interface LinkOptions {
    * own pings and pongs has crossed the link for twice timeoutMs, so that an idle link
    * wakes nobody; a ping unanswered for timeoutMs (a hung event loop) closes the link.
    */
-  heartbeat?: { intervalMs: number; timeoutMs: number; idleIntervalMs: number };
+  heartbeat?: HeartbeatTiming;
+  /** The heartbeat's clock: the system's, or a simulated one in tests. */
+  clock?: Clock;
   /** The time between two pings `stir` sends while work goes on (the peer's heartbeat intervalMs). */
   stirEveryMs?: number;
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
@@ -97,6 +100,11 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   // Envelopes held until the peer says what it wants; no sizes are known yet, so count them.
   const maxBeforeHello = Math.ceil(maxBuffered / 64);
   const unsubscribes: Unsubscribe[] = [];
+  const heartbeat: Heartbeat | null = options.heartbeat ? createHeartbeat(options.heartbeat, {
+    clock: options.clock,
+    ping: (n) => sendControl({ type: 'link.ping', n }),
+    unresponsive: () => close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${options.heartbeat!.timeoutMs} ms`)),
+  }) : null;
 
   const link: Link = {
     get peerName() { return peerName; },
@@ -118,7 +126,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
 
   function enqueue(envelope: Envelope): void {
     if (isClosed) return;
-    if (options.heartbeat && !isHeartbeat(envelope.msg)) busy(Date.now());
+    if (heartbeat && !isHeartbeat(envelope.msg)) heartbeat.busy();
     batch.add(envelope);
     if (batch.bytes + stream.writableLength > maxBuffered) {
       close(new LinkError('LINK_PEER_TOO_SLOW', `peer ${peerName ?? '(unnamed)'} stopped reading: more than ${maxBuffered} bytes queued`));
@@ -149,14 +157,11 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   function receive(envelope: Envelope): void {
     if (isClosed) return;
     const msg = envelope.msg;
-    if (options.heartbeat) {
-      lastHeard = Date.now();
-      // A ping from the peer is its work too (stir); only a pong is the heartbeat's own.
-      if (msg.type !== 'link.pong') busy(lastHeard);
-    }
+    // A ping from the peer is its work too (stir); only a pong is the heartbeat's own.
+    heartbeat?.heard(msg.type === 'link.pong');
+    if (msg.type === 'link.pong') return;
     if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
     else if (msg.type === 'link.ping') sendControl({ type: 'link.pong', n: msg.n });
-    else if (msg.type === 'link.pong') answered();
     else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
     else deliver(envelope);
   }
@@ -197,7 +202,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     if (isClosed) return;
     if (!error) flush();
     isClosed = true;
-    if (heartbeatTimer) clearTimeout(heartbeatTimer);
+    heartbeat?.stop();
     for (const unsubscribe of unsubscribes) unsubscribe();
     stream.off('data', onData);
     if (error) stream.destroy();
@@ -236,68 +241,12 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
       }));
     }
   }
-  let lastHeard = Date.now();
   let lastStir = 0;
-  let lastBusy = Date.now();
-  let pingedAt: number | null = null;
-  let pings = 0;
-  let heartbeatTimer: NodeJS.Timeout | null = null;
-  /** The time the heartbeat timer is due, to tell whether work calls for an earlier ping. */
-  let heartbeatDue = Infinity;
   sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
-
-  /** Only on a link with a heartbeat, as lastHeard: links without one (clients, plugins' ends) skip the clock. */
-  function busy(now: number): void {
-    lastBusy = now;
-    // Woken from an idle spell: the next ping comes at the busy interval, not the idle one.
-    if (!isClosed && heartbeatDue - lastBusy > options.heartbeat!.intervalMs) armHeartbeat(options.heartbeat!.intervalMs);
-  }
-
-  function armHeartbeat(ms: number): void {
-    if (heartbeatTimer) clearTimeout(heartbeatTimer);
-    heartbeatDue = Date.now() + ms;
-    heartbeatTimer = setTimeout(checkPeer, ms);
-    heartbeatTimer.unref();
-  }
-
-  function ping(): void {
-    pingedAt = Date.now();
-    sendControl({ type: 'link.ping', n: ++pings });
-  }
-
-  function checkPeer(): void {
-    const { intervalMs, timeoutMs, idleIntervalMs } = options.heartbeat!;
-    const now = Date.now();
-    if (pingedAt !== null && lastHeard < pingedAt) {
-      if (now - pingedAt >= timeoutMs) return close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${timeoutMs} ms`));
-      return armHeartbeat(pingedAt + timeoutMs - now);
-    }
-    pingedAt = null;
-    const every = now - lastBusy < 2 * timeoutMs ? intervalMs : idleIntervalMs;
-    const silentMs = now - lastHeard;
-    if (silentMs < every) return armHeartbeat(every - silentMs);
-    ping();
-    armHeartbeat(timeoutMs);
-  }
-
-  /** The answer to our ping: the next one is due an interval from now, not at its timeout. */
-  function answered(): void {
-    if (!options.heartbeat || pingedAt === null) return;
-    pingedAt = null;
-    checkPeer();
-  }
 
   function answering(): boolean {
     if (isClosed) return false;
-    const heartbeat = options.heartbeat;
-    if (!heartbeat) return true;
-    const now = Date.now();
-    if (pingedAt !== null && lastHeard < pingedAt) return now - pingedAt < heartbeat.intervalMs;
-    if (now - lastHeard >= heartbeat.intervalMs) {
-      ping();
-      armHeartbeat(heartbeat.timeoutMs);
-    }
-    return true;
+    return heartbeat?.answering() ?? true;
   }
 
   function stir(): void {
@@ -307,6 +256,5 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     sendControl({ type: 'link.ping', n: 0 });
   }
 
-  if (options.heartbeat) armHeartbeat(options.heartbeat.intervalMs);
   return link;
 }
