@@ -10,6 +10,7 @@
 // once, a more recent one gets the rest of recentMs; http2 sessions get the two-step
 // GOAWAY. The server's 'close' (and close()'s callback) comes once the last connection
 // is gone.
+import net = require('node:net');
 import type { Server as NetServer, Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Session } from 'node:http2';
@@ -101,6 +102,10 @@ function track(server: Marked, initialRecentMs: number, startsOn: (() => boolean
   const close = server.close;
   server.close = function closeDraining(this: Marked, ...args: Parameters<NetServer['close']>) {
     if (shouldStart()) start();
+    // Node 24+'s http2 close() also closes every session at once (closeAllSessions): a final
+    // GOAWAY that refuses the first stream of a session just opened and the streams already
+    // on their way. While draining, the sessions are the drain's: only the listener closes.
+    if (draining && isHttp2) return net.Server.prototype.close.apply(this, args);
     return close.apply(this, args);
   };
   // Node's close(), Fastify's forceCloseConnections and cluster's disconnect all call

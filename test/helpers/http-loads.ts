@@ -172,7 +172,11 @@ function h2Once(origin: string): Promise<string> {
       if (status === 200) resolve(body);
       else reject(status === 0 ? unprocessed(stream.rstCode) : new Error(`HTTP ${status}`));
     });
-    stream.on('error', (error) => { session.destroy(); reject(error); });
+    stream.on('error', (error) => {
+      session.destroy();
+      // Refused before any answer: never processed (RFC 9113 §8.7), as for the keep-alive load.
+      reject(status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? unprocessed(stream.rstCode) : error);
+    });
     // Settles a stream closed without an end or an error (its session went away) too.
     stream.on('close', () => {
       session.destroy();
