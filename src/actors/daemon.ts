@@ -13,7 +13,7 @@ import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
 import { createLink, type Link } from '../bus/link.js';
-import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type MessageOf, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
+import { CONTROL_COMMANDS, REPLY_TYPES, type DaemonConfig, type Envelope, type Message, type MessageOf, type MessageType, type OutputMode, type PoolEvent, type ServerConfig } from '../bus/messages.js';
 import { finishCompressing } from '../logs/compressor.js';
 import { logTarget, type LogTarget } from '../logs/log-file.js';
 import { MAX_SOCKET_PATH_BYTES, removeOwnFile, removeSocketPath, writeFileRefusingForeign } from '../files/owned-paths.js';
@@ -233,11 +233,21 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
   }
 
   function acceptClient(socket: net.Socket): void {
-    const link = createLink(bus, socket, {
+    const link: Link = createLink(bus, socket, {
       name: 'daemon',
       wants: CLIENT_COMMANDS,
       maxBufferedBytes: CLIENT_MAX_BUFFERED_BYTES,
       routedByOwner: REPLY_TYPES,
+      // Once `naught upgrade` handed over, a client accepted a moment before still talks to
+      // this daemon, whose old workers are stopping: the status it asks for is the new
+      // daemon's, which has a full set of workers online.
+      admit: ({ msg }) => ownsControl || msg.type !== 'cmd.status',
+      onRefused: ({ msg }) => {
+        if (msg.type !== 'cmd.status') return;
+        const answer = (reply: Message) => link.send({ seq: 0, time: Date.now(), sender: bus.name, msg: reply });
+        answer({ type: 'plugin.list', requestId: msg.requestId, plugins: [] });
+        answer({ type: 'pool.reply', requestId: msg.requestId, event: 'Status', waitingFor: null, count: { ...ZERO, online: server.workerCount } });
+      },
     });
     clients.add(link);
     void link.ready.then((greeted) => { if (greeted && link.peerWants?.has('*')) followers.add(link); });
