@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameBatch, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
-import { createHeartbeat, type Clock, type Heartbeat, type HeartbeatTiming } from './heartbeat.js';
+import { createHeartbeat, type Heartbeat, type HeartbeatTiming } from './heartbeat.js';
 import { isMessageType, type Envelope, type Message, type MessageType } from './messages.js';
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -30,8 +30,6 @@ export interface LinkOptions {
    * wakes nobody; a ping unanswered for timeoutMs (a hung event loop) closes the link.
    */
   heartbeat?: HeartbeatTiming;
-  /** The heartbeat's clock: the system's, or a simulated one in tests. */
-  clock?: Clock;
   /** The time between two pings `stir` sends while work goes on (the peer's heartbeat intervalMs). */
   stirEveryMs?: number;
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
@@ -101,7 +99,6 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   const maxBeforeHello = Math.ceil(maxBuffered / 64);
   const unsubscribes: Unsubscribe[] = [];
   const heartbeat: Heartbeat | null = options.heartbeat ? createHeartbeat(options.heartbeat, {
-    clock: options.clock,
     ping: (n) => sendControl({ type: 'link.ping', n }),
     unresponsive: () => close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${options.heartbeat!.timeoutMs} ms`)),
   }) : null;

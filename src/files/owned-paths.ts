@@ -27,7 +27,7 @@ function othersMayWrite(folder: string): boolean {
 }
 
 /** `nobody (uid 65534)`: the name from /etc/passwd where it has one. */
-export function ownerName(uid: number): string {
+function ownerName(uid: number): string {
   try {
     const entry = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.split(':')[2] === String(uid));
     if (entry) return `${entry.split(':')[0]} (uid ${uid})`;
@@ -48,7 +48,7 @@ function kindOf(stats: fs.Stats): string {
  * In a folder others may write, refuses a path that is another user's file or symlink.
  * Returns whether the path is a symlink of our own (which may then be followed).
  */
-export function refuseForeign(file: string): { shared: boolean; ownLink: boolean } {
+function refuseForeign(file: string): { shared: boolean; ownLink: boolean } {
   const folder = path.dirname(file);
   if (!othersMayWrite(folder)) return { shared: false, ownLink: false };
   const found = fs.lstatSync(file, { throwIfNoEntry: false });
@@ -100,8 +100,11 @@ export function replaceFile(file: string, data: string, mode = 0o600): void {
   const temporary = `${file}.${crypto.randomBytes(8).toString('hex')}.tmp`;
   const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
-    fs.writeSync(fd, data);
-    fs.closeSync(fd);
+    try {
+      fs.writeSync(fd, data);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(temporary, file);
   } catch (error) {
     fs.rmSync(temporary, { force: true });

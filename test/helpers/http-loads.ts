@@ -75,30 +75,25 @@ export function http2Load(origin: string) {
     const stream = current(k).request({ ':path': '/' });
     stream.on('response', (headers) => { status = Number(headers[':status']); });
     stream.on('data', (d: Buffer) => { body += d; });
+    // A stream never answered was not processed (RFC 9113 §8.7): safe to retry, as browsers and curl do.
+    const retry = () => {
+      settled = true;
+      result.retried++;
+      if (sessions[k] === stream.session) sessions[k] = null;
+      void once(k).then(resolve);
+    };
     stream.on('end', () => {
-      // A stream the server never answered was not processed (RFC 9113 §8.7): safe to retry.
-      if (status === 0) {
-        settled = true;
-        result.retried++;
-        sessions[k] = null;
-        return void once(k).then(resolve);
-      }
+      if (status === 0) return retry();
       if (status !== 200) return settle(`HTTP ${status}`);
       result.ok++;
       result.workers.add(body.trim());
       settle();
     });
     stream.on('error', (error: Error & { code?: string }) => {
-      // Refused before any answer: never processed (RFC 9113 §8.7), retried as browsers and
-      // curl do. Node 24+'s client refuses, itself, a request made on a session in the same
-      // moment as the server's GOAWAY reached it: it holds it unsent, since a client may open
-      // no stream after a GOAWAY, and refuses it when the session ends.
-      if (status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !settled) {
-        settled = true;
-        result.retried++;
-        if (sessions[k] === stream.session) sessions[k] = null;
-        return void once(k).then(resolve);
-      }
+      // Node 24+'s client refuses, itself, a request made on a session in the same moment as
+      // the server's GOAWAY reached it: it holds it unsent, since a client may open no stream
+      // after a GOAWAY, and refuses it when the session ends.
+      if (refusedUnanswered(stream, status) && !settled) return retry();
       settle(`${error.code} ${error.message}`);
     });
     // A stream closed without an end or an error (its session went away) must not hang the load.
@@ -175,7 +170,7 @@ function h2Once(origin: string): Promise<string> {
     stream.on('error', (error) => {
       session.destroy();
       // Refused before any answer: never processed (RFC 9113 §8.7), as for the keep-alive load.
-      reject(status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? unprocessed(stream.rstCode) : error);
+      reject(refusedUnanswered(stream, status) ? unprocessed(stream.rstCode) : error);
     });
     // Settles a stream closed without an end or an error (its session went away) too.
     stream.on('close', () => {
@@ -184,6 +179,10 @@ function h2Once(origin: string): Promise<string> {
     });
   });
 }
+
+/** Refused by REFUSED_STREAM before any answer came: never processed (RFC 9113 §8.7). */
+const refusedUnanswered = (stream: http2.ClientHttp2Stream, status: number) =>
+  status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
 
 function unprocessed(rstCode: number | undefined): Error {
   return Object.assign(new Error(`stream closed unanswered (code ${rstCode})`), { unprocessed: true });
