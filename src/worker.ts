@@ -5,7 +5,7 @@ import type { Server as NetServer } from 'node:net';
 import cluster from 'node:cluster';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { drainOf, type Drainable } from './drain.cjs';
-import { METRICS_ANSWER_WAIT_MS } from './supervision.js';
+import { METRICS_ANSWER_WAIT_MS } from './supervision/constants.js';
 
 /** Anything with a listening state: an http, https or http2 server. */
 export type Listenable = Pick<NetServer, 'listening' | 'once'>;

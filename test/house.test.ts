@@ -1,5 +1,5 @@
 // The house's shape, read from the imports: bin → cli → actors → logs/pool/cluster →
-// bus/files, and no import runs up. Actors share only the catalogue: one imports another
+// supervision → bus/files, and no import runs up. Actors share only the catalogue: one imports another
 // only where it wires them (the daemon its actors, the master its worker proxies).
 import t from 'tap';
 import fs from 'node:fs';
@@ -12,7 +12,7 @@ const FLOORS: Record<string, number> = {
   'cli': 5, 'plugins': 5, 'plugin.ts': 5, 'worker.ts': 5, 'worker-preload.cts': 5,
   'actors': 4,
   'cluster': 3, 'logs': 3, 'pool': 3, 'drain.cts': 3,
-  'bus': 1, 'files': 1, 'supervision.ts': 1, 'version.ts': 1,
+  'bus': 1, 'files': 1, 'supervision': 2, 'version.ts': 1,
 };
 const WIRING = ['actors/daemon.ts', 'actors/master.ts'];
 

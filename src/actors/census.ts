@@ -9,7 +9,7 @@ import { ResourceSampler } from '../cluster/resource-sampler.js';
 import { countWorkers, type PoolState } from '../pool/pool.js';
 // A report waits this long for the workers' fresh metrics; a slower one (a blocked loop)
 // shows its previous figures now and the block in the next report.
-import { METRICS_ANSWER_WAIT_MS } from '../supervision.js';
+import { METRICS_ANSWER_WAIT_MS } from '../supervision/constants.js';
 
 interface SlotHistory { restarts: number; lastExit: WorkerReport['lastExit'] }
 

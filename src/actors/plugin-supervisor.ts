@@ -7,17 +7,14 @@
 // said in naught.log, and not started again.
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
-import { createLink, type Link } from '../bus/link.js';
-import { PLUGIN_COMMANDS, type Envelope, type MessageType, type PluginInfo, type PluginSpec } from '../bus/messages.js';
-import { nextBackoff } from '../pool/backoff.js';
-import { PLUGIN_CONFIG_FAILED, PLUGIN_STOP_GRACE_MS } from '../supervision.js';
+import { PLUGIN_COMMANDS, type MessageType, type PluginInfo, type PluginSpec } from '../bus/messages.js';
+import { superviseChild, type ChildSupervisor } from '../supervision/child-supervisor.js';
+import { PLUGIN_CONFIG_FAILED, PLUGIN_HEARTBEAT, PLUGIN_STOP_GRACE_MS } from '../supervision/constants.js';
 
 const HOST_ENTRY = fileURLToPath(new URL('../bin/plugin-host.js', import.meta.url));
-export const PLUGIN_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };
 
 export interface PluginSupervisor {
   list(): PluginInfo[];
@@ -25,108 +22,79 @@ export interface PluginSupervisor {
   close(): Promise<void>;
 }
 
-interface Running {
+interface Plugin {
   spec: PluginSpec;
   info: Omit<PluginInfo, 'pid'>;
-  child: ChildProcess | null;
-  link: Link | null;
   declared: Set<MessageType>;
-  failures: number;
   /** It wrote a frame it may not: disconnected for good. */
   refused: boolean;
-  readySince: number | null;
-  timer: NodeJS.Timeout | null;
+  supervisor: ChildSupervisor;
 }
 
 export function createPluginSupervisorActor(deps: { bus: Bus; plugins: PluginSpec[]; cwd: string; writeLog: (line: string) => void }): PluginSupervisor {
   const { bus } = deps;
-  let stopping = false;
-  const plugins: Running[] = deps.plugins.map((spec) => ({
-    spec, info: { module: spec.module, name: null, state: 'starting', restarts: 0 },
-    child: null, link: null, declared: new Set(), failures: 0, refused: false, readySince: null, timer: null,
-  }));
-  const notice = (code: 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_REFUSED', message: string) => bus.publish({ type: 'notice', code, message });
-  const label = (plugin: Running) => plugin.info.name ?? plugin.spec.module;
-  for (const plugin of plugins) startHost(plugin);
+  const plugins = deps.plugins.map((spec) => supervise(spec));
 
-  function startHost(plugin: Running): void {
-    plugin.timer = null;
-    const { child, pipe } = spawnWithPipe([HOST_ENTRY, plugin.spec.file, plugin.spec.module, JSON.stringify(plugin.spec.options)], {
-      cwd: deps.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    plugin.child = child;
-    const link = createLink(bus, pipe, {
-      name: 'daemon',
-      wants: ['*'],
+  function supervise(spec: PluginSpec): Plugin {
+    const plugin: Omit<Plugin, 'supervisor'> = { spec, info: { module: spec.module, name: null, state: 'starting', restarts: 0 }, declared: new Set(), refused: false };
+    const label = () => plugin.info.name ?? spec.module;
+    const supervisor: ChildSupervisor = superviseChild({
       heartbeat: PLUGIN_HEARTBEAT,
-      admit: ({ msg }: Envelope) => msg.type === 'notice' || msg.type === 'plugin.ready' || plugin.declared.has(msg.type),
-      onRefused: ({ msg }) => {
-        if (plugin.refused) return;
-        plugin.refused = true;
-        const why = PLUGIN_COMMANDS.includes(msg.type as never) ? 'which it did not declare' : 'which plugins may not publish';
-        notice('PLUGIN_REFUSED', `The plugin ${label(plugin)} published ${msg.type}, ${why}; disconnected it, and it is not restarted.`);
-        link.close();
+      finalExitCodes: [PLUGIN_CONFIG_FAILED],
+      notices: {
+        hung: { code: 'PLUGIN_FAILED', text: (pid, ms) => `The plugin ${label()} (pid ${pid}) stopped answering for ${ms} ms; killing it.` },
+        restarting: { code: 'PLUGIN_DIED', text: ({ how }, delayMs) => `The plugin ${label()} died (${how}); restarting it${delayMs ? ` in ${delayMs} ms` : ''}.` },
+      },
+    }, {
+      bus,
+      spawn: () => spawnWithPipe([HOST_ENTRY, spec.file, spec.module, JSON.stringify(spec.options)], {
+        cwd: deps.cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+      link: {
+        name: 'daemon',
+        wants: ['*'],
+        admit: ({ msg }) => msg.type === 'notice' || msg.type === 'plugin.ready' || plugin.declared.has(msg.type),
+        onRefused: ({ msg }) => {
+          if (plugin.refused) return;
+          plugin.refused = true;
+          const why = PLUGIN_COMMANDS.includes(msg.type as never) ? 'which it did not declare' : 'which plugins may not publish';
+          bus.publish({ type: 'notice', code: 'PLUGIN_REFUSED', message: `The plugin ${label()} published ${msg.type}, ${why}; disconnected it, and it is not restarted.` });
+          const run = supervisor.current();
+          run?.link.close();
+          run?.child.kill('SIGKILL');
+        },
+      },
+      started({ child, link }) {
+        const offReady = bus.onAny(({ msg }, origin) => {
+          if (origin !== link || msg.type !== 'plugin.ready') return;
+          plugin.info = { ...plugin.info, name: msg.name, state: 'running' };
+          plugin.declared = new Set(msg.publishes.filter((type) => PLUGIN_COMMANDS.includes(type as never)));
+          supervisor.markReady();
+        });
+        void link.closed.then(offReady);
+        for (const output of [child.stdout, child.stderr]) copyLines(output, (line) => deps.writeLog(`[${label()}] ${line}`));
+      },
+      mayRestart() {
+        if (plugin.refused) return false;
+        plugin.info.state = 'restarting';
+        plugin.info.restarts++;
+        return true;
+      },
+      ended(exit, why) {
+        if (why === 'stopped') return;
+        plugin.info.state = 'failed';
+        if (why === 'final') {
+          bus.publish({ type: 'notice', code: 'PLUGIN_DIED', message: `The plugin ${label()} cannot run as configured (${exit!.how}); not restarting it.` });
+        }
       },
     });
-    plugin.link = link;
-    const offReady = bus.onAny(({ msg }, origin) => {
-      if (origin !== link || msg.type !== 'plugin.ready') return;
-      const { name, publishes } = msg;
-      plugin.info = { ...plugin.info, name, state: 'running' };
-      plugin.declared = new Set(publishes.filter((type) => PLUGIN_COMMANDS.includes(type as never)));
-      plugin.readySince = Date.now();
-    });
-    for (const output of [child.stdout, child.stderr]) copyLines(output, (line) => deps.writeLog(`[${label(plugin)}] ${line}`));
-    void link.closed.then((error) => {
-      offReady();
-      if (error?.code === 'LINK_PEER_UNRESPONSIVE' && !stopping) {
-        notice('PLUGIN_FAILED', `The plugin ${label(plugin)} (pid ${child.pid}) stopped answering for ${PLUGIN_HEARTBEAT.timeoutMs} ms; killing it.`);
-      }
-      // A link closed for any reason leaves a host that can no longer do its job; but a
-      // stop closes it on purpose, and waits (close() below) while the plugin's stop() runs.
-      if (!stopping && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    child.on('error', () => {});
-    child.on('exit', (code, signal) => { void link.closed.then(() => hostExited(plugin, code, signal)); });
-  }
-
-  function hostExited(plugin: Running, code: number | null, signal: NodeJS.Signals | null): void {
-    plugin.child = null;
-    plugin.link = null;
-    if (stopping) return;
-    if (plugin.refused) {
-      plugin.info.state = 'failed';
-      return;
-    }
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    if (code === PLUGIN_CONFIG_FAILED) {
-      plugin.info.state = 'failed';
-      notice('PLUGIN_DIED', `The plugin ${label(plugin)} cannot run as configured (${how}); not restarting it.`);
-      return;
-    }
-    const backoff = nextBackoff(plugin.failures, plugin.readySince, Date.now());
-    plugin.failures = backoff.failures;
-    plugin.readySince = null;
-    plugin.info.state = 'restarting';
-    plugin.info.restarts++;
-    notice('PLUGIN_DIED', `The plugin ${label(plugin)} died (${how}); restarting it${backoff.delayMs ? ` in ${backoff.delayMs} ms` : ''}.`);
-    plugin.timer = setTimeout(() => startHost(plugin), backoff.delayMs);
+    return Object.assign(plugin, { supervisor });
   }
 
   return {
-    list: () => plugins.map((plugin) => ({ ...plugin.info, pid: plugin.child?.pid ?? null })),
+    list: () => plugins.map((plugin) => ({ ...plugin.info, pid: plugin.supervisor.current()?.child.pid ?? null })),
     async close() {
-      stopping = true;
-      await Promise.all(plugins.map(async (plugin) => {
-        if (plugin.timer) clearTimeout(plugin.timer);
-        const child = plugin.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        plugin.link?.close();
-        const kill = setTimeout(() => child.kill('SIGKILL'), PLUGIN_STOP_GRACE_MS + 500);
-        await exited;
-        clearTimeout(kill);
-      }));
+      await Promise.all(plugins.map((plugin) => plugin.supervisor.stop({ closeLinkAndKillAfterMs: PLUGIN_STOP_GRACE_MS + 500 })));
     },
   };
 }

@@ -13,18 +13,10 @@ import { unsafeToRun } from '../files/owned-paths.js';
 import type { ChildProcess } from 'node:child_process';
 import { createBus, type Bus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
-import { SUPERVISOR_V8_FLAGS } from '../supervision.js';
+import { SUPERVISOR_V8_FLAGS } from '../supervision/constants.js';
 import { createLink } from '../bus/link.js';
-import type { Counts, MessageOf, PoolEvent } from '../bus/messages.js';
+import type { Counts, PoolEvent, TakeOverState } from '../bus/messages.js';
 import { packageVersion } from '../version.js';
-
-export interface TakeOverState {
-  take: Omit<MessageOf<'cmd.take-over'>, 'type' | 'fds'>;
-  /** Descriptors of this process, passed in this order after the new daemon's fd 3 and IPC channel. */
-  control: number;
-  listeners: { fds: number[]; names: string[] };
-  health: number | null;
-}
 
 export interface UpgradeDeps {
   bus: Bus;

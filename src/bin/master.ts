@@ -12,7 +12,7 @@ import { createLink } from '../bus/link.js';
 import { createMasterActor } from '../actors/master.js';
 import { createCensusActor } from '../actors/census.js';
 import { createMemoryWatchActor } from '../actors/memory-watch.js';
-import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS, userNodeArgs } from '../supervision.js';
+import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS, userNodeArgs } from '../supervision/constants.js';
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 import { watchHandoffs } from '../cluster/handoffs.js';

@@ -10,7 +10,7 @@ import { createLink } from '../bus/link.js';
 import type { Message, MessageType } from '../bus/messages.js';
 import { PLUGIN_COMMANDS, PluginConfigError, type Plugin, type PluginBus, type PluginCommand, type PluginInstance } from '../plugin.js';
 import { newRequestId } from '../bus/request-id.js';
-import { PLUGIN_CONFIG_FAILED, PLUGIN_STOP_GRACE_MS } from '../supervision.js';
+import { PLUGIN_CONFIG_FAILED, PLUGIN_STOP_GRACE_MS } from '../supervision/constants.js';
 
 const [file, module, optionsJson] = process.argv.slice(2) as [string, string, string];
 let plugin: Plugin<PluginCommand, unknown> | null = null;

@@ -21,6 +21,7 @@ export const CLIENT_BROADCASTS = ['pool.event', 'notice', 'worker.last-words'] a
 /** The commands a control client (the CLI, a plugin) may send the daemon. */
 export const CONTROL_COMMANDS = ['cmd.deploy', 'cmd.deploy-abort', 'cmd.stop', 'cmd.status', 'cmd.reopen-logs', 'cmd.logs', 'cmd.inspect', 'cmd.history', 'cmd.rollback', 'cmd.upgrade'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+export const isControlCommand = (type: MessageType): type is ControlCommand => (CONTROL_COMMANDS as readonly MessageType[]).includes(type);
 /**
  * The commands a plugin may declare and publish: those a control client may send, but
  * `cmd.logs` (its lines go to a terminal) and `cmd.upgrade` (which runs the naught a CLI names).
@@ -213,6 +214,15 @@ export interface Catalogue {
 
   /** Something a human should read: an error or a supervisor decision beyond naught's events. */
   'notice': { code: NoticeCode; message: string };
+}
+
+/** What an old daemon gives the new one in `naught upgrade`, or why it cannot now. */
+export interface TakeOverState {
+  take: Omit<MessageOf<'cmd.take-over'>, 'type' | 'fds'>;
+  /** Descriptors of this process, passed in this order after the new daemon's fd 3 and IPC channel. */
+  control: number;
+  listeners: { fds: number[]; names: string[] };
+  health: number | null;
 }
 
 /** A release that reached Ready: what `naught rollback` deploys again. */

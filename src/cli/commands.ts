@@ -11,7 +11,7 @@ import { connect, isEvent, printOther, probe, refusedMessage, renderStatus, talk
 export { status, type Io } from './talk.js';
 import { createBus } from '../bus/bus.js';
 import { spawnWithPipe } from '../bus/fd3.js';
-import { SUPERVISOR_V8_FLAGS } from '../supervision.js';
+import { SUPERVISOR_V8_FLAGS } from '../supervision/constants.js';
 import type { DaemonConfig, Message, MessageOf, PoolEvent } from '../bus/messages.js';
 import { formatEvent, formatStatus } from './format.js';
 import * as trace from './trace.js';

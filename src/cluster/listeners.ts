@@ -4,7 +4,7 @@
 // (naught/worker's listen()), and they outlive workers, deploys and masters.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ListenSpec } from './addresses.js';
+import { listenSpec, type ListenSpec } from './addresses.js';
 
 export interface Listeners { fds: number[]; names: string[] }
 
@@ -45,4 +45,11 @@ function bindOne(spec: ListenSpec): Promise<number> {
     });
     binder.once('exit', (code) => reject(new Error(`cannot --listen on ${where}: the binder exited (${code})`)));
   });
+}
+
+/** What a starting daemon hands its masters: the sockets systemd activated, then those `--listen` asks it to bind. */
+export async function listenersForDaemon(listen: readonly string[]): Promise<Listeners> {
+  const activated = activatedSockets();
+  const owned = await bindListeners(listen.map((value, i) => listenSpec(value, i)!));
+  return { fds: [...activated.fds, ...owned.fds], names: [...activated.names, ...owned.names] };
 }

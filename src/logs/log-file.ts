@@ -18,3 +18,11 @@ export function archiveName(livePath: string, time: Date): string {
   const ext = path.extname(livePath);
   return `${path.basename(livePath, ext)}-${time.getTime()}${ext}`;
 }
+
+export const fileOf = (target: LogTarget): string | null => (target.kind === 'file' ? target.path : null);
+
+/** How a child's stdout or stderr is opened: piped to the log, inherited by a foreground naught's `-`, or closed. */
+export function childStdio(target: LogTarget, foreground: boolean): 'pipe' | 'ignore' | 'inherit' {
+  if (target.kind === 'file') return 'pipe';
+  return target.kind === 'inherit' && foreground ? 'inherit' : 'ignore';
+}

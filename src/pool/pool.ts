@@ -4,7 +4,7 @@
 // resuscitated, an 'offline' worker exiting during a stop is counted, a new worker that
 // dies rolls the deploy back at once, and crash loops back off.
 import type { Counts, PoolEventName, WaitingFor, WorkerState } from '../bus/messages.js';
-import { nextBackoff, WORKER_SERVED_MS } from './backoff.js';
+import { nextBackoff, WORKER_SERVED_MS } from '../supervision/backoff.js';
 
 /** Why a worker is dying decides which event its exit is. */
 type DyingReason = 'old' | 'stop' | 'offline';

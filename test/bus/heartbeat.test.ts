@@ -1,33 +1,7 @@
 // The link's heartbeat on simulated time: every ping and the give-up land at exact instants.
 import t from 'tap';
-import { createHeartbeat, type Clock, type HeartbeatTiming } from '../../src/bus/heartbeat.js';
-
-/** A clock that moves only when told to, running each timer at the instant it is due. */
-function simulatedClock() {
-  let time = 0;
-  let timers: { at: number; fn: () => void; id: number }[] = [];
-  let ids = 0;
-  const clock: Clock = {
-    now: () => time,
-    after(ms, fn) {
-      const id = ++ids;
-      timers.push({ at: time + ms, fn, id });
-      return () => { timers = timers.filter((timer) => timer.id !== id); };
-    },
-  };
-  /** Moves to `until`, firing every timer due on the way, in order. */
-  function advance(until: number): void {
-    for (;;) {
-      const next = timers.filter((timer) => timer.at <= until).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!next) break;
-      timers = timers.filter((timer) => timer !== next);
-      time = next.at;
-      next.fn();
-    }
-    time = until;
-  }
-  return { clock, advance, pending: () => timers.length };
-}
+import { createHeartbeat, type HeartbeatTiming } from '../../src/bus/heartbeat.js';
+import { simulatedClock } from '../helpers/clock.js';
 
 const TIMING: HeartbeatTiming = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };
 

@@ -66,7 +66,7 @@ t.test('SIGSTOP the master: the daemon notices through the heartbeat, replaces i
 });
 
 // After twice timeoutMs (10 s) without work the daemon pings its master only every 30 s, so that an
-// idle naught wakes nobody (src/supervision.ts). Work wakes the heartbeat: a command for the
+// idle naught wakes nobody (src/supervision/constants.ts). Work wakes the heartbeat: a command for the
 // master, or connections the master hands off (it stirs the link); both are shown here
 // finding a master stopped after such a quiet spell within the busy bound, not 30 s later.
 // (A /livez probe does too: test/e2e/health.test.ts.)

@@ -111,7 +111,7 @@ t.test('livez says whether the master answers; /status is the status --json docu
   t.notOk(fs.existsSync(socketPath), 'the health socket is gone with the daemon');
 });
 
-// After 10 s without work the daemon pings an idle master only every 30 s (src/supervision.ts);
+// After 10 s without work the daemon pings an idle master only every 30 s (src/supervision/constants.ts);
 // each /livez probe asks for a fresh ping, so a prober finds a stopped master within its
 // period plus the 2.5 s a ping may go unanswered, not at the next idle ping.
 t.test('an idle master stopped: /livez probes find it within seconds, and it is replaced', async (t) => {

@@ -33,3 +33,5 @@ export const METRICS_ANSWER_WAIT_MS = 250;
  * for timeoutMs.
  */
 export const MASTER_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };
+/** A plugin host's loop is watched as the master's is. */
+export const PLUGIN_HEARTBEAT = { intervalMs: 2_500, timeoutMs: 5_000, idleIntervalMs: 30_000 };
