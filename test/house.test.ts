@@ -64,3 +64,9 @@ t.test('the check sees an import that runs up, and one between actors', async (t
   t.match(found.join('\n'), /imports .*cli\/format\.ts: cli is above pool/);
   t.match(found.join('\n'), /imports .*actors\/log-feed\.ts: actors share only the catalogue/);
 });
+
+t.test('every actor has a unit test of its own', async (t) => {
+  const actors = fs.readdirSync(path.join(src, 'actors')).filter((name) => name.endsWith('.ts')).map((name) => name.replace(/\.ts$/, ''));
+  const untested = actors.filter((name) => !fs.existsSync(path.join(repoRoot, 'test/actors', `${name}.test.ts`)));
+  t.same(untested, [], 'test/actors/<actor>.test.ts');
+});

@@ -4,6 +4,7 @@
 // asks does it sample /proc and ask the workers for their lag and heap, answering with
 // master.census: nothing here runs while nobody asks.
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import type { EventLoopLag, PoolReport, WorkerReport } from '../bus/messages.js';
 import { ResourceSampler } from '../cluster/resource-sampler.js';
 import { countWorkers, type PoolState } from '../pool/pool.js';
@@ -13,9 +14,10 @@ import { METRICS_ANSWER_WAIT_MS } from '../supervision/constants.js';
 
 interface SlotHistory { restarts: number; lastExit: WorkerReport['lastExit'] }
 
-export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?: () => number }): () => void {
+export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; clock?: Clock }): () => void {
   const { bus, pool } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = clock.now;
   const sampler = new ResourceSampler(now);
   const forked = new Map<number, { pid: number; at: number }>();
   const metrics = new Map<number, { lagMs: EventLoopLag; heapUsedBytes: number }>();
@@ -87,12 +89,12 @@ export function createCensusActor(deps: { bus: Bus; pool: () => PoolState; now?:
     return new Promise((resolve) => {
       const pending = new Set(workerIds);
       const done = () => {
-        clearTimeout(timer);
+        cancel();
         waiters.delete(heard);
         resolve();
       };
       const heard = (workerId: number) => { if (pending.delete(workerId) && pending.size === 0) done(); };
-      const timer = setTimeout(done, METRICS_ANSWER_WAIT_MS);
+      const cancel = clock.after(METRICS_ANSWER_WAIT_MS, done);
       waiters.add(heard);
     });
   }

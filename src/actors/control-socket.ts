@@ -55,7 +55,7 @@ export function createControlSocketActor({ bus, ipcFile }: { bus: Bus; ipcFile: 
 
   function routeReply(requestId: string, envelope: Envelope, origin: unknown): void {
     const asker = askers.get(requestId);
-    if (asker && asker !== origin && asker.peerWants?.has(envelope.msg.type)) asker.send(envelope);
+    if (asker && asker !== origin && (asker.peerWants?.has(envelope.msg.type) || followers.has(asker))) asker.send(envelope);
     for (const follower of followers) if (follower !== asker && follower !== origin) follower.send(envelope);
   }
 

@@ -9,6 +9,7 @@
 // A follower never slows the workers: once its link holds FOLLOWER_MAX_BEHIND_BYTES it is
 // sent nothing and its lines are counted, and it is told the count when it has caught up.
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import type { Link } from '../bus/link.js';
 import type { Message, MessageOf, WorkerStreamName } from '../bus/messages.js';
 import { countLines } from '../logs/count-lines.js';
@@ -36,11 +37,13 @@ export function createLogFeedActor(deps: {
   files: Record<WorkerStreamName, string | null>;
   /** The client link a command came from; null for anyone else (a plugin host). */
   askerOf: (origin: unknown) => Link | null;
+  clock?: Clock;
 }): LogFeed {
   const { bus, files, askerOf } = deps;
+  const clock = deps.clock ?? systemClock;
   const recent = new RecentOutput();
   const followers = new Set<Follower>();
-  let catchUpTimer: NodeJS.Timeout | null = null;
+  let catchUpTimer: (() => void) | null = null;
 
   const off = bus.on('cmd.logs', (msg, _envelope, origin) => {
     const link = askerOf(origin);
@@ -100,20 +103,20 @@ export function createLogFeedActor(deps: {
   /** A reader that fell behind and then went quiet still hears what it missed. */
   function watchCatchUp(): void {
     if (catchUpTimer) return;
-    catchUpTimer = setInterval(() => {
+    const check = () => {
       let behind = false;
       for (const reader of followers) {
         if (reader.missed === 0) continue;
         if (reader.link.bufferedBytes <= FOLLOWER_MAX_BEHIND_BYTES) tellMissed(reader);
         else behind = true;
       }
-      if (!behind) stopWatching();
-    }, CATCH_UP_CHECK_MS);
-    catchUpTimer.unref();
+      catchUpTimer = behind ? clock.after(CATCH_UP_CHECK_MS, check) : null;
+    };
+    catchUpTimer = clock.after(CATCH_UP_CHECK_MS, check);
   }
 
   function stopWatching(): void {
-    if (catchUpTimer) clearInterval(catchUpTimer);
+    catchUpTimer?.();
     catchUpTimer = null;
   }
 

@@ -2,6 +2,7 @@
 // and carries out what it decides. Forking, the clock and the process are passed in.
 import type { Worker } from 'node:cluster';
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import type { MessageOf } from '../bus/messages.js';
 import { initialPoolState, transition, type PoolEffect, type PoolInput, type PoolState } from '../pool/pool.js';
 import { createWorkerProxyActor } from './worker-proxy.js';
@@ -16,19 +17,20 @@ export interface MasterDeps {
   restore(): void;
   fork(slot: number): Worker;
   exit(reason: 'stopped' | 'boot-failed'): void;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: () => PoolState } {
   const { bus } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   let state = initialPoolState();
-  const timers = new Map<'deploy' | 'stop', NodeJS.Timeout>();
+  /** The pool's timers, by name, as their cancels. */
+  const timers = new Map<'deploy' | 'stop', () => void>();
   /** `start --worker-timeout`, from the boot; the proxies watch their workers' heartbeats with it. */
   let workerTimeoutMs: number | null = null;
   /** What the watchdogs found, for the notice once the pool decides to replace. */
   const findings = new Map<number, string>();
-  const graceTimers = new Set<NodeJS.Timeout>();
+  const graceTimers = new Set<() => void>();
   const inbox: PoolInput[] = [];
   let running = false;
 
@@ -40,7 +42,7 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
     running = true;
     try {
       for (let next = inbox.shift(); next; next = inbox.shift()) {
-        const result = transition(state, next, now());
+        const result = transition(state, next, clock.now());
         state = result.state;
         for (const effect of result.effects) perform(effect);
       }
@@ -58,7 +60,7 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
         return;
       }
       case 'spawn':
-        return createWorkerProxyActor({ bus, workerId: effect.workerId, slot: effect.slot, delayMs: effect.delayMs, fork: deps.fork, heartbeatTimeoutMs: workerTimeoutMs });
+        return createWorkerProxyActor({ bus, workerId: effect.workerId, slot: effect.slot, delayMs: effect.delayMs, fork: deps.fork, heartbeatTimeoutMs: workerTimeoutMs, clock });
       case 'shutdown':
         bus.publish({ type: 'worker.shutdown', workerId: effect.workerId, notify: effect.notify });
         return;
@@ -68,13 +70,13 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
       case 'configure':
         return deps.configure(effect);
       case 'start-timer': {
-        clearTimeout(timers.get(effect.timer));
+        timers.get(effect.timer)?.();
         const input: PoolInput = effect.timer === 'deploy' ? { type: 'deploy-timeout' } : { type: 'stop-timeout' };
-        timers.set(effect.timer, setTimeout(() => dispatch(input), effect.ms));
+        timers.set(effect.timer, clock.after(effect.ms, () => dispatch(input)));
         return;
       }
       case 'cancel-timer':
-        clearTimeout(timers.get(effect.timer));
+        timers.get(effect.timer)?.();
         timers.delete(effect.timer);
         return;
       case 'backoff':
@@ -94,16 +96,16 @@ export function createMasterActor(deps: MasterDeps): { stop: () => void; pool: (
         if (message) bus.publish({ type: 'notice', code: effect.reason === 'hung' ? 'WORKER_HUNG' : 'WORKER_OVER_MEMORY', message });
         // A hung worker whose replacement does not come online in as long again is killed regardless.
         if (effect.reason === 'hung' && workerTimeoutMs !== null) {
-          const timer = setTimeout(() => {
-            graceTimers.delete(timer);
+          const cancel = clock.after(workerTimeoutMs, () => {
+            graceTimers.delete(cancel);
             dispatch({ type: 'retire-now', workerId: effect.workerId });
-          }, workerTimeoutMs);
-          graceTimers.add(timer);
+          });
+          graceTimers.add(cancel);
         }
         return;
       }
       case 'exit':
-        for (const timer of [...timers.values(), ...graceTimers]) clearTimeout(timer);
+        for (const cancel of [...timers.values(), ...graceTimers]) cancel();
         return deps.exit(effect.reason);
       default: {
         const never: never = effect;

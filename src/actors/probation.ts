@@ -5,20 +5,22 @@
 // The outcome is probation.ended: passed, failed (with the reason), or ended by a
 // deploy-abort or another deploy, which keep the new release.
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import type { MessageOf } from '../bus/messages.js';
 
-interface Watch { requestId: string; generation: number; since: number; timer: NodeJS.Timeout }
+interface Watch { requestId: string; generation: number; since: number; cancel: () => void }
 
-export function createProbationActor(deps: { bus: Bus; now?: () => number }): () => void {
+export function createProbationActor(deps: { bus: Bus; clock?: Clock }): () => void {
   const { bus } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = clock.now;
   const asked = new Map<string, number>();
   let watch: Watch | null = null;
 
   const end = (outcome: MessageOf<'probation.ended'>['outcome'], reason: string | null) => {
     if (!watch) return;
-    const { requestId, generation, timer } = watch;
-    clearTimeout(timer);
+    const { requestId, generation, cancel } = watch;
+    cancel();
     watch = null;
     bus.publish({ type: 'probation.ended', requestId, generation, outcome, reason });
     if (outcome === 'failed') bus.publish({ type: 'cmd.rollback', requestId, to: null });
@@ -36,7 +38,7 @@ export function createProbationActor(deps: { bus: Bus; now?: () => number }): ()
       const ms = asked.get(requestId);
       asked.delete(requestId);
       if (running !== 'new' || !ms) return;
-      watch = { requestId, generation, since: now(), timer: setTimeout(() => end('passed', null), ms) };
+      watch = { requestId, generation, since: now(), cancel: clock.after(ms, () => end('passed', null)) };
     }),
     bus.on('worker.exited', ({ slot, code, signal }) => {
       if (code !== 0 || signal !== null) failed(slot, 'crashed');
@@ -47,7 +49,7 @@ export function createProbationActor(deps: { bus: Bus; now?: () => number }): ()
     bus.on('cmd.stop', () => end('ended', 'naught is stopping')),
   ];
   return () => {
-    if (watch) clearTimeout(watch.timer);
+    watch?.cancel();
     for (const off of offs) off();
   };
 }

@@ -2,6 +2,7 @@
 // the daemon's own part joined to the master's census. A master that does not answer in
 // time, or is not there, leaves its part null: the document still comes.
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import { packageVersion } from '../version.js';
 import type { DaemonConfig, LogReport, MessageOf, PluginInfo, ServerConfig, StatusReport, TraceReport } from '../bus/messages.js';
 
@@ -18,18 +19,20 @@ export interface StatusReportDeps {
   trace: () => TraceReport | null;
   /** The master running now and how many were started after the first; null between masters. */
   master: () => { pid: number; restarts: number } | null;
+  clock?: Clock;
 }
 
-export function createStatusReportActor({ bus, config, release, plugins, logs, trace, master }: StatusReportDeps): () => void {
-  const startedAt = Date.now();
-  const waiting = new Map<string, NodeJS.Timeout>();
+export function createStatusReportActor({ bus, config, release, plugins, logs, trace, master, clock = systemClock }: StatusReportDeps): () => void {
+  const startedAt = clock.now();
+  /** Reports waiting for the master's census, each with its timer's cancel. */
+  const waiting = new Map<string, () => void>();
 
   const report = (requestId: string, census: MessageOf<'master.census'> | null) => {
     const running = master();
     const document: StatusReport = {
       running: true,
       daemon: {
-        pid: process.pid, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), rssBytes: process.memoryUsage().rss,
+        pid: process.pid, version: VERSION, uptimeSeconds: Math.round((clock.now() - startedAt) / 1000), rssBytes: process.memoryUsage().rss,
         ipcFile: config.ipcFile, pidFile: config.pidFile, paths: { log: config.log, stdout: config.stdout, stderr: config.stderr },
         drain: { mode: release().drain, recentMs: release().drainRecentMs },
       },
@@ -46,21 +49,21 @@ export function createStatusReportActor({ bus, config, release, plugins, logs, t
   const offs = [
     bus.on('cmd.inspect', ({ requestId }) => {
       if (master() === null) return report(requestId, null);
-      waiting.set(requestId, setTimeout(() => {
+      waiting.set(requestId, clock.after(CENSUS_WAIT_MS, () => {
         waiting.delete(requestId);
         report(requestId, null);
-      }, CENSUS_WAIT_MS));
+      }));
     }),
     bus.on('master.census', (census) => {
-      const timer = waiting.get(census.requestId);
-      if (timer === undefined) return;
-      clearTimeout(timer);
+      const cancel = waiting.get(census.requestId);
+      if (cancel === undefined) return;
+      cancel();
       waiting.delete(census.requestId);
       report(census.requestId, census);
     }),
   ];
   return () => {
     for (const off of offs) off();
-    for (const timer of waiting.values()) clearTimeout(timer);
+    for (const cancel of waiting.values()) cancel();
   };
 }

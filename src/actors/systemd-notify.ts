@@ -15,6 +15,7 @@
 // one line says so and naught runs on, unheard.
 import { createRequire } from 'node:module';
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import { formatEvent } from '../pool/event-text.js';
 
 const EXTEND_EVERY_MS = 5_000;
@@ -31,6 +32,7 @@ export interface NotifyDeps {
   warn: (line: string) => void;
   /** This daemon took over from another by `naught upgrade`: its workers are online already. */
   tookOver?: boolean;
+  clock?: Clock;
 }
 
 export interface SystemdNotify {
@@ -39,7 +41,7 @@ export interface SystemdNotify {
   close(): void;
 }
 
-export function createSystemdNotifyActor({ bus, env = process.env, masterAnswering, warn, tookOver = false }: NotifyDeps): SystemdNotify {
+export function createSystemdNotifyActor({ bus, env = process.env, masterAnswering, warn, tookOver = false, clock = systemClock }: NotifyDeps): SystemdNotify {
   const silent = { handOver() {}, close() {} };
   const target = env.NOTIFY_SOCKET;
   if (!target) return silent;
@@ -63,25 +65,29 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   let booted = tookOver;
   if (tookOver) notify(`MAINPID=${process.pid}`, 'READY=1');
   // Armed only while a boot, deploy or stop is under way: an idle daemon sets no timer for it.
-  let extension: NodeJS.Timeout | null = null;
+  let extension: (() => void) | null = null;
   const busy = () => {
     idle();
-    extension = setTimeout(function extend() {
+    const extend = () => {
       notify(`EXTEND_TIMEOUT_USEC=${EXTEND_BY_USEC}`);
-      extension = setTimeout(extend, EXTEND_EVERY_MS);
-    }, EXTEND_EVERY_MS);
+      extension = clock.after(EXTEND_EVERY_MS, extend);
+    };
+    extension = clock.after(EXTEND_EVERY_MS, extend);
   };
   const idle = () => {
-    if (extension) clearTimeout(extension);
+    extension?.();
     extension = null;
   };
   if (!tookOver) busy();
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   // systemd named the main process it started; a daemon that took over is the main process now.
   const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid || tookOver;
-  const watchdog = watchdogUsec > 0 && forUs
-    ? setInterval(() => { if (masterAnswering()) notify('WATCHDOG=1'); }, Math.max(1, Math.floor(watchdogUsec / 2000)))
-    : null;
+  const feedEveryMs = Math.max(1, Math.floor(watchdogUsec / 2000));
+  const feed = () => {
+    if (masterAnswering()) notify('WATCHDOG=1');
+    stopWatchdog = clock.after(feedEveryMs, feed);
+  };
+  let stopWatchdog = watchdogUsec > 0 && forUs ? clock.after(feedEveryMs, feed) : null;
 
   let reloading = false;
   const offs = [
@@ -107,7 +113,7 @@ export function createSystemdNotifyActor({ bus, env = process.env, masterAnsweri
   ];
   const close = () => {
     for (const off of offs) off();
-    if (watchdog) clearInterval(watchdog);
+    stopWatchdog?.();
     idle();
     socket.close();
   };

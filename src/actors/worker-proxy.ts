@@ -3,6 +3,7 @@
 // 'shutdown', disconnect and SIGKILL.
 import type { Worker } from 'node:cluster';
 import type { Bus } from '../bus/bus.js';
+import { systemClock, type Clock } from '../bus/clock.js';
 import type { EventLoopLag } from '../bus/messages.js';
 
 export interface WorkerProxyDeps {
@@ -14,6 +15,7 @@ export interface WorkerProxyDeps {
   fork: (slot: number) => Worker;
   /** `start --worker-timeout`: a worker that sent a heartbeat and then none for this long is reported hung. */
   heartbeatTimeoutMs?: number | null;
+  clock?: Clock;
 }
 
 /** How often the watchdog looks; naught/worker beats about every second. */
@@ -29,13 +31,13 @@ function isMetrics(message: unknown): message is { lagMs: EventLoopLag; heapUsed
     && finite(lagMs.p50) && finite(lagMs.p99) && finite(lagMs.max) && finite(heapUsedBytes);
 }
 
-export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, heartbeatTimeoutMs = null }: WorkerProxyDeps): void {
+export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, heartbeatTimeoutMs = null, clock = systemClock }: WorkerProxyDeps): void {
   let worker: Worker | null = null;
   let pid = 0;
   let exited = false;
   let lastBeat: number | null = null;
-  let watchdog: NodeJS.Timeout | null = null;
-  const delay = delayMs > 0 ? setTimeout(start, delayMs) : null;
+  let watchdog: (() => void) | null = null;
+  const delay = delayMs > 0 ? clock.after(delayMs, start) : null;
 
   const offs = [
     bus.on('worker.shutdown', (cmd) => { if (cmd.workerId === workerId) shutdown(cmd.notify); }),
@@ -64,18 +66,19 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, hea
 
   /** Servers without naught/worker never beat, and are never watched. */
   function heard(): void {
-    lastBeat = Date.now();
+    lastBeat = clock.now();
     if (watchdog || heartbeatTimeoutMs === null) return;
-    watchdog = setInterval(() => {
-      const silentMs = Date.now() - lastBeat!;
-      if (silentMs < heartbeatTimeoutMs) return;
-      stopWatchdog();
+    const check = () => {
+      const silentMs = clock.now() - lastBeat!;
+      if (silentMs < heartbeatTimeoutMs) return void (watchdog = clock.after(HEARTBEAT_CHECK_MS, check));
+      watchdog = null;
       bus.publish({ type: 'worker.hung', workerId, slot, pid, silentMs });
-    }, HEARTBEAT_CHECK_MS);
+    };
+    watchdog = clock.after(HEARTBEAT_CHECK_MS, check);
   }
 
   function stopWatchdog(): void {
-    if (watchdog) clearInterval(watchdog);
+    watchdog?.();
     watchdog = null;
   }
 
@@ -93,7 +96,7 @@ export function createWorkerProxyActor({ bus, workerId, slot, delayMs, fork, hea
 
   /** Told to go before it was ever forked: it is gone at once. */
   function cancel(): void {
-    if (delay !== null) clearTimeout(delay);
+    delay?.();
     exit(null, null);
   }
 

@@ -3,23 +3,9 @@
 // link wakes nobody), and gives the peer up when a ping goes unanswered for timeoutMs (a hung
 // event loop). Its clock is injected: the tests run it on simulated time.
 
+import { systemClock, type Clock } from './clock.js';
+
 export interface HeartbeatTiming { intervalMs: number; timeoutMs: number; idleIntervalMs: number }
-
-/** Time and one-shot timers; a timer never keeps the process alive. */
-export interface Clock {
-  now(): number;
-  /** Calls `fn` after `ms`; the returned function cancels it. */
-  after(ms: number, fn: () => void): () => void;
-}
-
-export const systemClock: Clock = {
-  now: Date.now,
-  after(ms, fn) {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-};
 
 export interface Heartbeat {
   /** Something crossed the link from the peer: a pong answers our ping, anything else is its work too. */

@@ -9,7 +9,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { Bus } from '../bus/bus.js';
-import { systemClock, type Clock, type HeartbeatTiming } from '../bus/heartbeat.js';
+import { systemClock, type Clock } from '../bus/clock.js';
+import type { HeartbeatTiming } from '../bus/heartbeat.js';
 import { createLink, type Link, type LinkOptions } from '../bus/link.js';
 import type { MessageOf } from '../bus/messages.js';
 import { BACKOFF_RESET_AFTER_MS, nextBackoff } from './backoff.js';

@@ -5,17 +5,18 @@ import t from 'tap';
 import { createBus, type Bus } from '../../src/bus/bus.js';
 import type { MessageOf } from '../../src/bus/messages.js';
 import { createProbationActor } from '../../src/actors/probation.js';
+import { simulatedClock } from '../helpers/clock.js';
 
 function watched(probationMs: number) {
   const bus: Bus = createBus('daemon');
-  let time = 1_000_000;
-  const stop = createProbationActor({ bus, now: () => time });
+  const sim = simulatedClock(1_000_000);
+  const stop = createProbationActor({ bus, clock: sim.clock });
   const ended: MessageOf<'probation.ended'>[] = [];
   const rollbacks: MessageOf<'cmd.rollback'>[] = [];
   bus.on('probation.ended', (msg) => ended.push(msg));
   bus.on('cmd.rollback', (msg) => rollbacks.push(msg));
   bus.publish({ type: 'cmd.deploy', requestId: 'd1', workerCount: 0, env: null, cwd: null, timeoutMs: null, probationMs });
-  return { bus, ended, rollbacks, stop, pass: (ms: number) => { time += ms; } };
+  return { bus, ended, rollbacks, stop, pass: sim.pass };
 }
 
 t.test('a crash during the probation fails the release and rolls back under the same request', async (t) => {
@@ -60,12 +61,13 @@ t.test('a deploy that settled on the old workers is not watched; one without --p
   t.same(other.ended, []);
 });
 
-t.test('the time runs out: passed', async (t) => {
-  const { bus, ended, rollbacks, stop } = watched(30);
+t.test('the time runs out: passed, at the instant it does', async (t) => {
+  const { bus, ended, rollbacks, stop, pass } = watched(30_000);
   t.teardown(stop);
-  const passed = new Promise((resolve) => bus.on('probation.ended', resolve));
   bus.publish({ type: 'deploy.settled', requestId: 'd1', running: 'new', generation: 4 });
-  await passed;
+  pass(29_999);
+  t.same(ended, []);
+  pass(1);
   t.same(ended.map((msg) => [msg.outcome, msg.generation]), [['passed', 4]]);
   t.same(rollbacks, []);
 });

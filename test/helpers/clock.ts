@@ -1,5 +1,5 @@
 // Simulated time for the parts that take a clock (the heartbeat, the child supervisor, actors).
-import type { Clock } from '../../src/bus/heartbeat.js';
+import type { Clock } from '../../src/bus/clock.js';
 
 /** A clock that moves only when told to, running each timer at the instant it is due. */
 export function simulatedClock(start = 0) {

@@ -82,3 +82,6 @@ const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
 };
 
 export const sampleMessages: Message[] = Object.values(byType);
+
+/** A copy of the sample message of a type, to build an actor's inputs from. */
+export const sample = <T extends MessageType>(type: T): Extract<Message, { type: T }> => structuredClone(byType[type]);
