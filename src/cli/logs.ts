@@ -7,6 +7,7 @@ import { createCliClientActor } from '../actors/cli-client.js';
 import { newRequestId } from '../bus/request-id.js';
 import type { WorkerStreamName } from '../bus/messages.js';
 import { countLines } from '../logs/count-lines.js';
+import { probe, type Io } from './talk.js';
 
 export interface LogsOptions {
   lines: number;
@@ -17,7 +18,6 @@ export interface LogsOptions {
   files: Record<WorkerStreamName, string>;
 }
 
-interface Io { out(text: string): void; err(text: string): void }
 
 const TAGS: Record<WorkerStreamName, string> = { stdout: 'stdout | ', stderr: 'stderr | ' };
 const NEWLINE = 0x0a;
@@ -141,4 +141,13 @@ export async function lastLinesOfFile(file: string, count: number): Promise<stri
   } finally {
     await handle.close();
   }
+}
+
+/** From the running daemon; without one, from the files. */
+export async function logs(io: Io, ipcFile: string, options: LogsOptions): Promise<number> {
+  const found = await probe(ipcFile);
+  if (found.state === 'running') return logsFromDaemon(io, process.stdout, found.socket, options);
+  if (found.state !== 'error') return logsFromFiles(io, ipcFile, options);
+  io.err(`unable to connect to ipc-file \`${ipcFile}\`: ${found.error.message}\n`);
+  return 1;
 }

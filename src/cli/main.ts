@@ -4,10 +4,18 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
-import * as commands from './commands.js';
+import { deploy, definedEnv } from './deploy.js';
+import { deployAbort } from './deploy-abort.js';
+import { history } from './history.js';
+import { logs } from './logs.js';
+import { reopenLogs } from './reopen-logs.js';
+import { start } from './start.js';
+import { inspect, status } from './status.js';
+import { stop } from './stop.js';
+import { followTrace, printTraceFile, TraceUsageError, timeBound, typeGlob } from './trace.js';
+import { upgrade } from './upgrade.js';
 import { HELP, isCommandName, usage, type CommandName } from './help.js';
 import { pluginSpec, PluginSpecError } from './plugin-spec.js';
-import { TraceUsageError, timeBound, typeGlob } from './trace.js';
 import * as values from './values.js';
 import { BadValue } from './values.js';
 import { healthAddress, listenSpec } from '../cluster/addresses.js';
@@ -89,7 +97,7 @@ naughtCommand('start')
     }
     const listen = o.listen.map((value) => value.replace(/(^|=)unix:(.*)$/, (_, head: string, where: string) => `${head}unix:${resolve(where)}`));
     const health = o.health === 'none' ? null : o.health!.startsWith('unix:') ? `unix:${resolve(o.health!.slice(5))}` : o.health!;
-    outcome = commands.start(io, {
+    outcome = start(io, {
       ipcFileAsGiven: o.ipcFile!,
       daemonMode: o.daemonMode === 'true',
       removeOldIpc: o.removeOldIpc === 'true',
@@ -110,7 +118,7 @@ naughtCommand('stop')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
     // --pid-file: accepted and unused, as naught 1.6's stop did (it finds the daemon by its ipc-file).
-    outcome = commands.stop(io, ipcFile, values.seconds('--timeout', o.timeout!));
+    outcome = stop(io, ipcFile, values.seconds('--timeout', o.timeout!));
   });
 
 /** Colour on a terminal only, and never with NO_COLOR set (no-color.org). */
@@ -121,14 +129,14 @@ naughtCommand('status')
   .option('--workers')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: { json?: true; workers?: true }) => {
-    if (o.json) outcome = commands.inspect(io, ipcFile, 'json', false);
-    else if (o.workers) outcome = commands.inspect(io, ipcFile, 'table', colour());
-    else outcome = commands.status(io, ipcFile);
+    if (o.json) outcome = inspect(io, ipcFile, 'json', false);
+    else if (o.workers) outcome = inspect(io, ipcFile, 'table', colour());
+    else outcome = status(io, ipcFile);
   });
 
 naughtCommand('ps')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.inspect(io, ipcFile, 'table', colour()); });
+  .action((ipcFile: string) => { outcome = inspect(io, ipcFile, 'table', colour()); });
 
 naughtCommand('deploy')
   .option('--worker-count <n>', '', '0')
@@ -140,9 +148,9 @@ naughtCommand('deploy')
   .option('--cwd <dir>', '', cwd)
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: Record<string, string>) => {
-    outcome = commands.deploy(io, ipcFile, {
+    outcome = deploy(io, ipcFile, {
       workerCount: workerCount(o, 0),
-      env: o.overrideEnv === 'true' ? commands.definedEnv() : null,
+      env: o.overrideEnv === 'true' ? definedEnv() : null,
       cwd: resolve(o.cwd!),
       timeoutMs: values.seconds('--timeout', o.timeout!),
       probationMs: values.seconds('--probation', o.probation!),
@@ -153,26 +161,26 @@ naughtCommand('deploy')
 naughtCommand('history')
   .option('--json')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string, o: { json?: true }) => { outcome = commands.history(io, ipcFile, o.json === true); });
+  .action((ipcFile: string, o: { json?: true }) => { outcome = history(io, ipcFile, o.json === true); });
 
 naughtCommand('rollback')
   .option('--to <generation>')
   .argument('[ipc-file]', '', 'naught.ipc')
   .action((ipcFile: string, o: { to?: string }) => {
-    outcome = commands.deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : values.wholeNumber('--to', o.to, 1) });
+    outcome = deploy(io, ipcFile, { rollbackTo: o.to === undefined ? null : values.wholeNumber('--to', o.to, 1) });
   });
 
 naughtCommand('upgrade')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.upgrade(io, ipcFile); });
+  .action((ipcFile: string) => { outcome = upgrade(io, ipcFile); });
 
 naughtCommand('deploy-abort')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.deployAbort(io, ipcFile); });
+  .action((ipcFile: string) => { outcome = deployAbort(io, ipcFile); });
 
 naughtCommand('reopen-logs')
   .argument('[ipc-file]', '', 'naught.ipc')
-  .action((ipcFile: string) => { outcome = commands.reopenLogs(io, ipcFile); });
+  .action((ipcFile: string) => { outcome = reopenLogs(io, ipcFile); });
 
 naughtCommand('trace')
   .option('--json')
@@ -196,9 +204,9 @@ naughtCommand('trace')
       return;
     }
     const out = { json: o.json === true, write: io.out };
-    if (o.follow) outcome = commands.followTrace(io, out, file ?? 'naught.ipc', filter);
+    if (o.follow) outcome = followTrace(io, out, file ?? 'naught.ipc', filter);
     else if (file === undefined) throw new BadUsage('a trace file');
-    else outcome = commands.printTraceFile(io, out, resolve(file), filter);
+    else outcome = printTraceFile(out, io.err, resolve(file), filter);
   });
 
 naughtCommand('logs')
@@ -212,7 +220,7 @@ naughtCommand('logs')
   .action((ipcFile: string, o: { lines: string; follow?: true; stdout?: true; stderr?: true; stdoutFile: string; stderrFile: string }) => {
     const lines = values.wholeNumber('--lines', o.lines, 0, 1_000_000);
     const only = (['stdout', 'stderr'] as const).filter((stream) => o[stream]);
-    outcome = commands.logs(io, ipcFile, {
+    outcome = logs(io, ipcFile, {
       lines,
       streams: only.length === 1 ? only : ['stdout', 'stderr'],
       follow: o.follow === true,

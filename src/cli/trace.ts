@@ -6,6 +6,7 @@ import { createBus } from '../bus/bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError } from '../bus/codec.js';
 import { createLink } from '../bus/link.js';
 import type { Envelope } from '../bus/messages.js';
+import { connect, type Io } from './talk.js';
 
 export interface TraceFilter {
   types: RegExp | null;
@@ -150,10 +151,15 @@ async function openTrace(file: string): Promise<Readable> {
 }
 
 /**
- * Prints the daemon's messages as they cross its bus, until it stops (status 0) or
- * drops us (status 1: we stopped reading for too long, or it died).
+ * `trace --follow`: prints the daemon's messages as they cross its bus, until it stops
+ * (status 0) or drops us (status 1: we stopped reading for too long, or it died).
  */
-export function followTrace(out: TraceOutput, err: (text: string) => void, socket: import('node:net').Socket, filter: TraceFilter): Promise<number> {
+export async function followTrace(io: Io, out: TraceOutput, ipcFile: string, filter: TraceFilter): Promise<number> {
+  const socket = await connect(io, ipcFile, 1);
+  return typeof socket === 'number' ? socket : follow(out, io.err, socket, filter);
+}
+
+function follow(out: TraceOutput, err: (text: string) => void, socket: import('node:net').Socket, filter: TraceFilter): Promise<number> {
   const keep = traceFilter(filter);
   const bus = createBus(`trace:${process.pid}`);
   const link = createLink(bus, socket, { name: `trace:${process.pid}`, wants: ['*'] });
