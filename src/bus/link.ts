@@ -5,6 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { Bus, Unsubscribe } from './bus.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameBatch, FrameDecoder, FrameEncoder, FrameError } from './codec.js';
+import { systemClock, type Clock } from './clock.js';
 import { createHeartbeat, type Heartbeat, type HeartbeatTiming } from './heartbeat.js';
 import { isMessageType, type Envelope, type Message, type MessageType } from './messages.js';
 
@@ -32,6 +33,8 @@ export interface LinkOptions {
   heartbeat?: HeartbeatTiming;
   /** The time between two pings `stir` sends while work goes on (the peer's heartbeat intervalMs). */
   stirEveryMs?: number;
+  /** The heartbeat's and stir's time; the tests' is simulated. */
+  clock?: Clock;
   /** This link leads toward the master: environment values cross it unmasked (messages.ts). */
   carrySecrets?: boolean;
   /**
@@ -98,7 +101,9 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   // Envelopes held until the peer says what it wants; no sizes are known yet, so count them.
   const maxBeforeHello = Math.ceil(maxBuffered / 64);
   const unsubscribes: Unsubscribe[] = [];
+  const clock = options.clock ?? systemClock;
   const heartbeat: Heartbeat | null = options.heartbeat ? createHeartbeat(options.heartbeat, {
+    clock,
     ping: (n) => sendControl({ type: 'link.ping', n }),
     unresponsive: () => close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${options.heartbeat!.timeoutMs} ms`)),
   }) : null;
@@ -238,7 +243,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
       }));
     }
   }
-  let lastStir = 0;
+  let lastStir = -Infinity;
   sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
 
   function answering(): boolean {
@@ -247,7 +252,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   }
 
   function stir(): void {
-    const now = Date.now();
+    const now = clock.now();
     if (isClosed || now - lastStir < (options.stirEveryMs ?? 1_000)) return;
     lastStir = now;
     sendControl({ type: 'link.ping', n: 0 });

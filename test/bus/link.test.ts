@@ -10,6 +10,7 @@ import { spawnWithPipe } from '../../src/bus/fd3.js';
 import { createLink, type Link } from '../../src/bus/link.js';
 import type { Envelope, MessageOf } from '../../src/bus/messages.js';
 import { compiledFixture } from '../helpers/paths.js';
+import { simulatedClock } from '../helpers/clock.js';
 
 function nextReply(bus: Bus): Promise<MessageOf<'pool.reply'>> {
   return new Promise((resolve) => {
@@ -113,118 +114,90 @@ t.test('a peer that stops reading is dropped once the bound is passed', async (t
   t.equal((await link.closed)?.code, 'LINK_PEER_TOO_SLOW');
 });
 
-t.test('a heartbeat drops a peer whose event loop hangs, and keeps one that answers', async (t) => {
-  const [a, b] = await socketPair();
-  const [c, d] = await socketPair();
-  t.teardown(() => { for (const s of [a, b, c, d]) s.destroy(); });
-  const daemon = createBus('daemon');
-  const heartbeat = { intervalMs: 20, timeoutMs: 150, idleIntervalMs: 20 };
-  const hung = createLink(daemon, a, { name: 'daemon', wants: [], heartbeat });
-  b.write(encodeHello()); // greets, then never answers a ping
-  const alive = createLink(daemon, c, { name: 'daemon', wants: [], heartbeat });
-  createLink(createBus('peer'), d, { name: 'peer', wants: [] });
-  t.equal((await hung.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
-  // What is asserted is a duration: the answering peer outlives two more silence limits.
-  await new Promise((r) => setTimeout(r, 2 * heartbeat.timeoutMs));
-  let aliveClosed = false;
-  void alive.closed.then(() => { aliveClosed = true; });
-  await new Promise((r) => setImmediate(r));
-  t.notOk(aliveClosed, 'a peer that answers pings stays linked');
-  alive.close();
-});
-
-/** A hand-written peer on a raw socket: greets, answers pings, and records when each came. */
-function pingCounter(socket: net.Socket): { pings: number[]; send(msg: Envelope['msg']): void } {
-  const pings: number[] = [];
+/**
+ * A hand-written peer on a raw socket: greets, records each ping with the simulated time it
+ * was sent at, and, while `answering`, sends the pong and then a notice, so that the link's
+ * bus seeing the notice means the link has taken the pong.
+ */
+function pingedPeer(socket: net.Socket, clock: { now(): number }) {
+  const pings: { n: number; at: number }[] = [];
+  let waiting: (() => void) | null = null;
+  const peer = { pings, answering: true, markers: 0, nextPing: (count: number) => new Promise<void>((resolve) => {
+    waiting = () => { if (pings.length >= count) resolve(); };
+    waiting();
+  }) };
   const send = (msg: Envelope['msg']) => socket.write(encodeFrame({ seq: 0, time: 0, sender: 'peer', msg }));
   const decoder = new FrameDecoder(1024 * 1024);
   socket.on('data', (chunk: Buffer) => decoder.feed(chunk, ({ msg }) => {
-    if (msg.type !== 'link.ping') return;
-    pings.push(Date.now());
-    send({ type: 'link.pong', n: msg.n });
+    if (msg.type === 'notice') peer.markers++;
+    if (msg.type !== 'link.ping') return waiting?.();
+    pings.push({ n: msg.n, at: clock.now() });
+    if (peer.answering) {
+      send({ type: 'link.pong', n: msg.n });
+      send({ type: 'notice', code: 'LINK_CLOSED', message: `pong ${msg.n} sent` });
+    }
+    waiting?.();
   }));
   send({ type: 'link.hello', name: 'peer', wants: ['*'] });
-  return { pings, send };
+  return peer;
 }
 
-t.test('the heartbeat pings a busy link often and an idle one seldom, and work wakes it at once', async (t) => {
+const nextNotice = (bus: Bus) => new Promise<void>((resolve) => { const off = bus.on('notice', () => { off(); resolve(); }); });
+/** Lets a settled promise's callbacks run: a link closed by a timer has said so after this. */
+const flushed = () => new Promise((resolve) => setImmediate(resolve));
+
+t.test('a link pings as its heartbeat says: an answered ping keeps it, an unanswered one closes it exactly timeoutMs later', async (t) => {
   const [a, b] = await socketPair();
   t.teardown(() => { a.destroy(); b.destroy(); });
+  const sim = simulatedClock();
   const bus = createBus('daemon');
-  const link = createLink(bus, a, { name: 'daemon', wants: ['*'], heartbeat: { intervalMs: 40, timeoutMs: 200, idleIntervalMs: 600 } });
-  const peer = pingCounter(b);
-  // Busy for twice timeoutMs after the hellos: a ping every 40 ms; then idle: every 600 ms.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const idle = peer.pings.filter((at, i) => i > 0 && at - peer.pings[i - 1]! > 400).length;
-  t.ok(peer.pings.length >= 8 && peer.pings.length <= 15, `a few pings while busy, then one per idle interval (${peer.pings.length})`);
-  t.ok(idle >= 1, 'idle gaps of the idle interval');
-  // A frame from the peer is work: the next ping comes at the busy interval.
-  const before = peer.pings.length;
-  peer.send({ type: 'cmd.status', requestId: 'q' });
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  t.ok(peer.pings.length >= before + 1, 'pinged within the busy interval of the work');
-  t.ok(link.answering(), 'a peer that answers is answering');
-  link.close();
-});
-
-t.test('answering() on an idle link pings the peer at once, not at the next idle ping', async (t) => {
-  const [a, b] = await socketPair();
-  t.teardown(() => { a.destroy(); b.destroy(); });
-  const link = createLink(createBus('daemon'), a, { name: 'daemon', wants: [], heartbeat: { intervalMs: 50, timeoutMs: 100, idleIntervalMs: 10_000 } });
-  const peer = pingCounter(b);
-  await new Promise((resolve) => setTimeout(resolve, 400)); // past twice timeoutMs: idle
-  const before = peer.pings.length;
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  t.equal(peer.pings.length, before, 'idle: no ping of its own');
-  t.ok(link.answering());
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  t.equal(peer.pings.length, before + 1, 'the one answering() sent');
-  link.close();
-});
-
-t.test('answering(): pings a peer not heard from lately, and is false once that ping goes unanswered for intervalMs', async (t) => {
-  const [a, b] = await socketPair();
-  t.teardown(() => { a.destroy(); b.destroy(); });
-  const link = createLink(createBus('daemon'), a, { name: 'daemon', wants: [], heartbeat: { intervalMs: 50, timeoutMs: 400, idleIntervalMs: 10_000 } });
-  b.write(encodeHello()); // greets, then never answers a ping
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  t.ok(link.answering(), 'heard from at the hello: answering, and a ping goes out');
-  await new Promise((resolve) => setTimeout(resolve, 70));
-  t.notOk(link.answering(), 'that ping unanswered for intervalMs: not answering');
-  t.equal((await link.closed)?.code, 'LINK_PEER_UNRESPONSIVE', 'and at timeoutMs the link closes');
-  t.notOk(link.answering(), 'a closed link does not answer');
+  const link = createLink(bus, a, { name: 'daemon', wants: [], heartbeat: { intervalMs: 100, timeoutMs: 500, idleIntervalMs: 1_000 }, clock: sim.clock });
+  let closedAt: number | null = null;
+  void link.closed.then(() => { closedAt = sim.clock.now(); });
+  const peer = pingedPeer(b, sim.clock);
+  await link.ready;
+  sim.pass(100);
+  const answered = nextNotice(bus);
+  await peer.nextPing(1);
+  await answered;
+  t.same(peer.pings, [{ n: 1, at: 100 }]);
+  peer.answering = false;
+  sim.pass(100);
+  await peer.nextPing(2);
+  t.same(peer.pings[1], { n: 2, at: 200 }, 'the next an interval after the pong');
+  sim.pass(499);
+  await flushed();
+  t.equal(closedAt, null);
+  t.equal(link.answering(), false, 'unanswered for over intervalMs: not answering');
+  sim.pass(1);
+  t.equal((await link.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
+  t.equal(closedAt, 700);
 });
 
 t.test('stir(): a ping to the peer at most once per stirEveryMs', async (t) => {
   const [a, b] = await socketPair();
   t.teardown(() => { a.destroy(); b.destroy(); });
-  const peer = pingCounter(b);
-  const link = createLink(createBus('master'), a, { name: 'master', wants: [], stirEveryMs: 100 });
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  const sim = simulatedClock();
+  const link = createLink(createBus('master'), a, { name: 'master', wants: ['notice'], stirEveryMs: 100, clock: sim.clock });
+  const peer = pingedPeer(b, sim.clock);
+  peer.answering = false;
+  await link.ready;
+  const marked = async (count: number) => {
+    link.send({ seq: 0, time: 0, sender: 'master', msg: { type: 'notice', code: 'LINK_CLOSED', message: 'marker' } });
+    await waitFor('the marker', () => peer.markers >= count);
+  };
   for (let i = 0; i < 50; i++) link.stir();
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  t.equal(peer.pings.length, 1, 'one ping for fifty stirs');
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  await marked(1);
+  t.same(peer.pings.map(({ at }) => at), [0], 'one ping for fifty stirs');
+  sim.pass(99);
   link.stir();
-  await waitFor('the next stir after stirEveryMs', () => peer.pings.length === 2);
+  await marked(2);
+  t.equal(peer.pings.length, 1, 'none before stirEveryMs');
+  sim.pass(1);
+  link.stir();
+  await marked(3);
+  t.same(peer.pings.map(({ at }) => at), [0, 100]);
   link.close();
-});
-
-t.test('a peer that stirs keeps the busy interval while it works, its pongs notwithstanding: hung then, it is found within the busy bound', async (t) => {
-  const [a, b] = await socketPair();
-  t.teardown(() => { a.destroy(); b.destroy(); });
-  const heartbeat = { intervalMs: 50, timeoutMs: 100, idleIntervalMs: 10_000 };
-  const daemon = createLink(createBus('daemon'), a, { name: 'daemon', wants: [], heartbeat });
-  const master = createLink(createBus('master'), b, { name: 'master', wants: [], stirEveryMs: heartbeat.intervalMs });
-  await new Promise((resolve) => setTimeout(resolve, 400)); // quiet: the daemon's end goes idle
-  const working = setInterval(() => master.stir(), 5);
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  clearInterval(working);
-  b.pause(); // hung: nothing read, no pong
-  const hungAt = Date.now();
-  t.equal((await daemon.closed)?.code, 'LINK_PEER_UNRESPONSIVE');
-  t.ok(Date.now() - hungAt < 1_000, `found in ${Date.now() - hungAt} ms, within the busy bound, not the idle interval`);
-  master.close();
 });
 
 t.test('frames written while the peer does not read arrive whole and in order once it reads', async (t) => {
