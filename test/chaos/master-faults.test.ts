@@ -72,25 +72,28 @@ t.test('SIGSTOP the master: the daemon notices through the heartbeat, replaces i
 // (A /livez probe does too: test/e2e/health.test.ts.)
 const QUIET_MS = 11_000;
 
-t.test('SIGSTOP an idle master, then ask for a report: the command wakes the heartbeat and the master is replaced', async (t) => {
-  const { box, master } = await serving(t, 'hello-server.cjs');
-  await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-  const stopped = master();
-  stopMaster(t, stopped);
-  const report = await box.naught(['status', '--json']);
-  t.equal(JSON.parse(report.stdout).pool, null, 'the report comes without the stopped master\'s part');
-  await replaced(box, stopped, 12_000);
-});
+// Both wait out the same quiet spell, each with a naught of its own: side by side.
+t.test('after a quiet spell', { jobs: 2 }, async (quiet) => {
+  quiet.test('SIGSTOP an idle master, then ask for a report: the command wakes the heartbeat and the master is replaced', async (t) => {
+    const { box, master } = await serving(t, 'hello-server.cjs');
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const stopped = master();
+    stopMaster(t, stopped);
+    const report = await box.naught(['status', '--json']);
+    t.equal(JSON.parse(report.stdout).pool, null, 'the report comes without the stopped master\'s part');
+    await replaced(box, stopped, 12_000);
+  });
 
-t.test('a master serving new connections keeps the heartbeat busy: stopped mid-traffic after a quiet spell, it is replaced as fast', async (t) => {
-  const { box, port, master } = await serving(t, 'hello-server.cjs');
-  await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-  const stopped = master();
-  // New connections only: each is accepted by the master and handed to a worker.
-  const until = Date.now() + 3_000;
-  while (Date.now() < until) await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } }).then((res) => res.text());
-  stopMaster(t, stopped);
-  await replaced(box, stopped, 12_000);
+  quiet.test('a master serving new connections keeps the heartbeat busy: stopped mid-traffic after a quiet spell, it is replaced as fast', async (t) => {
+    const { box, port, master } = await serving(t, 'hello-server.cjs');
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const stopped = master();
+    // New connections only: each is accepted by the master and handed to a worker.
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } }).then((res) => res.text());
+    stopMaster(t, stopped);
+    await replaced(box, stopped, 12_000);
+  });
 });
 
 t.test('kill -9 the daemon mid-deploy: the deploy says so, the master stops its workers, the next start recovers', async (t) => {
