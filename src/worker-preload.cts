@@ -13,6 +13,11 @@
 //   would go on taking new connections from the shared queue until it exits. A server
 //   that listens through the cluster (round-robin) is left to the master's disconnect,
 //   which closes it and lets the worker's 'disconnect' wait for its last connection.
+// - Ready without naught's protocol (NAUGHT_READY, `start --ready`): `listening` says
+//   'online' for the worker once its first server listens; a number of ms, once it has
+//   lived that long. Then 'shutdown' is handled for the application too, as PM2 does it:
+//   its own SIGINT (else SIGTERM) handlers run, every server it listens on closes (with
+//   the drain), and the worker exits once they have; one with neither exits at once.
 import clusterModule = require('node:cluster');
 import net = require('node:net');
 import { drainOf, type Drainable } from './drain.cjs';
@@ -24,11 +29,57 @@ const drains = process.env.NAUGHT_DRAIN === 'auto';
 const recentMs = recentMsFromEnv();
 /** Servers that accept on a socket of their own, not through the cluster's master. */
 const ownSockets = new Set<net.Server>();
+/** Every server listening in this worker, for `--ready`'s shutdown. */
+const listening = new Set<net.Server>();
+const ready = process.env.NAUGHT_READY ?? 'online';
 let leaving = false;
+let saidOnline = false;
 
 keepSendsSafe();
-process.on('message', (message: unknown) => { if (message === 'shutdown') leave(); });
+process.on('message', (message: unknown) => {
+  if (message !== 'shutdown') return;
+  leave();
+  if (ready !== 'online') shutDownForTheApp();
+});
 followServers();
+if (/^\d+$/.test(ready)) setTimeout(sayOnline, Number(ready)).unref();
+
+function sayOnline(): void {
+  if (saidOnline) return;
+  saidOnline = true;
+  process.send?.('online');
+}
+
+/**
+ * The application's handlers of a signal, less signal-exit's (a dependency of many
+ * libraries, and of test runners' preloads): alone, it re-raises the signal, which would
+ * kill the worker in the middle of its drain.
+ */
+function ownHandlers(signal: 'SIGINT' | 'SIGTERM'): number {
+  const signalExit = (process as unknown as Record<string | symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')]
+    ?? (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__;
+  const theirs = typeof signalExit?.count === 'number' ? signalExit.count : 0;
+  return process.listenerCount(signal) - theirs;
+}
+
+/** `--ready listening` or a timer: the application knows nothing of 'shutdown'. */
+function shutDownForTheApp(): void {
+  const signal = ownHandlers('SIGINT') > 0 ? 'SIGINT' : ownHandlers('SIGTERM') > 0 ? 'SIGTERM' : null;
+  if (signal) process.emit(signal, signal);
+  process.nextTick(() => {
+    const open = [...listening];
+    if (open.length === 0) {
+      // Its handler may exit when it is done; without one, nothing else would.
+      if (!signal) process.exit(0);
+      return;
+    }
+    let left = open.length;
+    for (const server of open) {
+      server.once('close', () => { if (--left === 0) process.exit(0); });
+      if (server.listening) server.close();
+    }
+  });
+}
 
 /**
  * After the code that said or heard it has run: a server the application closes itself
@@ -72,6 +123,13 @@ function followServers(): void {
     if ((cluster.isPrimary || exclusive) && !ownSockets.has(this)) {
       ownSockets.add(this);
       this.once('close', () => ownSockets.delete(this));
+    }
+    if (!listening.has(this)) {
+      this.once('listening', () => {
+        listening.add(this);
+        this.once('close', () => listening.delete(this));
+        if (ready === 'listening') sayOnline();
+      });
     }
     return (listen as (...args: unknown[]) => net.Server).apply(this, args);
   } as typeof listen;

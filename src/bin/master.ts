@@ -113,5 +113,6 @@ function preloadEnv(config: ServerConfig): Record<string, string> {
   const sockets: Record<string, string> = inheritedFds.length === 0 ? {} : {
     NAUGHT_LISTEN_FDS: inheritedFds.map((_, i) => String(4 + i)).join(','), NAUGHT_LISTEN_FDNAMES: process.env.NAUGHT_INHERITED_FDNAMES ?? '',
   };
-  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...heartbeat, ...sockets };
+  const ready: Record<string, string> = config.ready === undefined || config.ready === 'online' ? {} : { NAUGHT_READY: String(config.ready) };
+  return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...ready, ...heartbeat, ...sockets };
 }

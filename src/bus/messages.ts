@@ -54,9 +54,17 @@ export interface ServerConfig {
   workerTimeoutMs: number | null;
   /** `start --max-worker-memory`: a worker above this RSS for two samples in a row is replaced; null: off. */
   maxWorkerMemoryBytes: number | null;
+  /** `start --ready`: when a worker counts as online (absent from an older naught: `online`). */
+  ready: ReadyMode;
 }
 
 export type DrainMode = 'auto' | 'off';
+/**
+ * `online`: the worker says so (naught 1.6's protocol); `listening`: its first server
+ * listens; a number: it has lived that many ms (einhorn's timer ack, for workers that serve
+ * no port). Under the last two naught also shuts the worker down for it.
+ */
+export type ReadyMode = 'online' | 'listening' | number;
 
 export interface LogPaths {
   log: string;

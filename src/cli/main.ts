@@ -63,6 +63,7 @@ naughtCommand('start')
   .option('--remove-old-ipc <bool>', '', 'false')
   .option('--node-args <args>', '', '')
   .option('--timeout <seconds>', '', 'none')
+  .option('--ready <mode>', '', 'online')
   .option('--drain <mode>', '', 'auto')
   .option('--drain-recent-ms <ms>', '', '1000')
   .option('--worker-timeout <seconds>', '', 'none')
@@ -87,6 +88,7 @@ naughtCommand('start')
     const maxLogSize = values.size('--max-log-size', o.maxLogSize!);
     const maxLogFiles = values.wholeNumber('--max-log-files', o.maxLogFiles!, 0);
     const drain = values.oneOf('--drain', o.drain!, ['auto', 'off'] as const);
+    const ready = values.readyMode('--ready', o.ready!);
     const drainRecentMs = values.wholeNumber('--drain-recent-ms', o.drainRecentMs!, 0, values.MAX_TIMER_MS);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
     const workerTimeoutMs = values.seconds('--worker-timeout', o.workerTimeout!, 1);
@@ -104,7 +106,7 @@ naughtCommand('start')
       config: {
         script: resolve(script), args, workerCount: workerCount(o, 1),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain, drainRecentMs, bootTimeoutMs: values.seconds('--timeout', o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes,
+        drain, drainRecentMs, bootTimeoutMs: values.seconds('--timeout', o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes, ready,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins, health, listen,

@@ -64,6 +64,15 @@ export function wholeOrNone(option: string, value: string, min: number): number 
   return n;
 }
 
+/** `start --ready`: online, listening, or seconds with an `s` (`5s`, `0.5s`). */
+export function readyMode(option: string, value: string): 'online' | 'listening' | number {
+  if (value === 'online' || value === 'listening') return value;
+  const seconds = /^(\d+(?:\.\d+)?)s$/.exec(value)?.[1];
+  const ms = seconds === undefined ? NaN : Math.round(Number(seconds) * 1000);
+  if (!(ms >= 1 && ms <= MAX_SECONDS * 1000)) throw new BadValue(option, value, `online, listening, or seconds with an s, from 0.001s to ${MAX_SECONDS}s`);
+  return ms;
+}
+
 export function oneOf<T extends string>(option: string, value: string, choices: readonly T[]): T {
   if (!(choices as readonly string[]).includes(value)) throw new BadValue(option, value, `one of ${choices.join(', ')}`);
   return value as T;

@@ -104,7 +104,7 @@ t.test('environment values leave a process masked, unless the encoder leads towa
   const deploy: Message = { type: 'cmd.deploy', requestId: 'r', workerCount: 0, env: { DB_URL: 'postgres://u:pw@h/db', EMPTY: '' }, cwd: null, timeoutMs: null };
   const boot: Message = {
     type: 'cmd.boot', generation: 1, startScript: '/srv/app.js', firstBoot: true, output: { stdout: 'pipe', stderr: 'pipe' },
-    config: { script: '/s.js', args: [], workerCount: 1, cwd: '/', nodeArgs: [], env: { API_KEY: 'k' }, drain: 'auto', drainRecentMs: 1000, bootTimeoutMs: null, workerTimeoutMs: null, maxWorkerMemoryBytes: null },
+    config: { script: '/s.js', args: [], workerCount: 1, cwd: '/', nodeArgs: [], env: { API_KEY: 'k' }, drain: 'auto', drainRecentMs: 1000, bootTimeoutMs: null, workerTimeoutMs: null, maxWorkerMemoryBytes: null, ready: 'online' },
   };
   const decode = (encoder: FrameEncoder, msg: Message) => new FrameDecoder().push(encoder.encode(envelope(msg)))[0]!.msg;
   const masked = decode(new FrameEncoder(), deploy) as Extract<Message, { type: 'cmd.deploy' }>;

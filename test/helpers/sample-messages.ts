@@ -11,7 +11,7 @@ const SAMPLE_WORKER = {
 };
 
 const counts = { booting: 1, online: 2, dying: 0, new_online: 0 };
-const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' }, drain: 'auto' as const, drainRecentMs: 1000, bootTimeoutMs: null, workerTimeoutMs: null, maxWorkerMemoryBytes: null };
+const server = { script: '/srv/app.js', args: ['--port', '80'], workerCount: 2, cwd: '/srv', nodeArgs: ['--max-old-space-size=256'], env: { A: '1' }, drain: 'auto' as const, drainRecentMs: 1000, bootTimeoutMs: null, workerTimeoutMs: null, maxWorkerMemoryBytes: null, ready: 'online' as const };
 
 // One message of every type; the Record makes the compiler insist on all of them.
 const byType: { [T in MessageType]: Extract<Message, { type: T }> } = {
