@@ -64,7 +64,7 @@ export async function createDaemonActor({ bus, config, foreground, onListening, 
   let server: ServerConfig = takeOver?.release ?? {
     script: config.script, args: config.args, workerCount: config.workerCount, cwd: config.cwd, nodeArgs: config.nodeArgs,
     env: { ...config.env }, drain: config.drain, drainRecentMs: config.drainRecentMs, bootTimeoutMs: config.bootTimeoutMs,
-    workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes, ready: config.ready,
+    workerTimeoutMs: config.workerTimeoutMs, maxWorkerMemoryBytes: config.maxWorkerMemoryBytes, ready: config.ready, envFile: config.envFile ?? null,
   };
   const targets = { stdout: logTarget(config.stdout), stderr: logTarget(config.stderr) };
   const activated = takeOver ? { fds: takeOver.fds.listeners, names: takeOver.fds.listenerNames }

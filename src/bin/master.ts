@@ -16,6 +16,7 @@ import { MASTER_BOOT_FAILED, MASTER_HEARTBEAT, MASTER_ORPHAN_STOP_MS, userNodeAr
 import type { ServerConfig } from '../bus/messages.js';
 import { createWorkerOutput, type WorkerOutput } from '../logs/worker-output.js';
 import { watchHandoffs } from '../cluster/handoffs.js';
+import { EnvFileLayer, readEnvFile } from '../cluster/env-file.js';
 
 const pipe = openParentPipe();
 const bus = createBus('master');
@@ -32,7 +33,11 @@ let output: WorkerOutput | null = null;
 /** The script naught was started with: a deploy runs it, a rollback its own release's. */
 let startScript = '';
 /** What the deploy under way changed, to undo if it fails. */
-let before: { env: NodeJS.ProcessEnv; cwd: string; script: string | null } | null = null;
+let before: { env: NodeJS.ProcessEnv; cwd: string; script: string | null; envFile: Map<string, string | undefined>; envFileVars: Record<string, string> } | null = null;
+const envFile = new EnvFileLayer(process.env);
+let envFilePath: string | null = null;
+/** What the env file held when it was last read. */
+let envFileVars: Record<string, string> = {};
 let drainEnv: Record<string, string> = {};
 /** Safe sends and the drain, loaded into every worker before the server (worker-preload.cts). */
 /** Listening sockets systemd activated, passed on by the daemon (see its activatedSockets). */
@@ -48,6 +53,8 @@ const master = createMasterActor({
     startScript = started;
     process.chdir(config.cwd);
     Object.assign(process.env, config.env);
+    envFilePath = config.envFile ?? null;
+    layEnvFile();
     output = createWorkerOutput(modes, handOverToDaemon);
     drainEnv = preloadEnv(config);
     // --node-args reached us as our own execArgv, after our V8 flags; the preload goes after them.
@@ -58,8 +65,11 @@ const master = createMasterActor({
     });
   },
   configure({ env, cwd, script }) {
-    before = { env: { ...process.env }, cwd: process.cwd(), script: cluster.settings.exec ?? null };
+    before = { env: { ...process.env }, cwd: process.cwd(), script: cluster.settings.exec ?? null, envFile: envFile.save(), envFileVars };
+    // The file's values go over the deploying shell's (--override-env): lifted, then laid again as the file is now.
+    envFile.lift();
     if (env) Object.assign(process.env, env);
+    layEnvFile();
     if (cwd && cwd !== process.cwd()) process.chdir(cwd);
     cluster.setupPrimary({ exec: script ?? startScript });
   },
@@ -67,6 +77,8 @@ const master = createMasterActor({
     if (!before) return;
     for (const name of Object.keys(process.env)) if (!(name in before.env)) delete process.env[name];
     Object.assign(process.env, before.env);
+    envFile.restore(before.envFile);
+    envFileVars = before.envFileVars;
     if (before.cwd !== process.cwd()) process.chdir(before.cwd);
     if (before.script) cluster.setupPrimary({ exec: before.script });
     before = null;
@@ -115,4 +127,15 @@ function preloadEnv(config: ServerConfig): Record<string, string> {
   };
   const ready: Record<string, string> = config.ready === undefined || config.ready === 'online' ? {} : { NAUGHT_READY: String(config.ready) };
   return { NAUGHT_DRAIN: config.drain, NAUGHT_DRAIN_RECENT_MS: String(config.drainRecentMs), ...ready, ...heartbeat, ...sockets };
+}
+
+/** Reads the env file afresh; one that cannot be read now leaves the workers the values they had. */
+function layEnvFile(): void {
+  if (envFilePath === null) return;
+  try {
+    envFileVars = readEnvFile(envFilePath);
+  } catch (error) {
+    bus.publish({ type: 'notice', code: 'ENV_FILE_UNREADABLE', message: `Cannot read --env-file ${envFilePath}: ${(error as Error).message}. The new workers get the values it had when last read.` });
+  }
+  envFile.lay(envFileVars);
 }

@@ -56,6 +56,8 @@ export interface ServerConfig {
   maxWorkerMemoryBytes: number | null;
   /** `start --ready`: when a worker counts as online (absent from an older naught: `online`). */
   ready: ReadyMode;
+  /** `start --env-file`: a dotenv file read afresh at every boot and deploy (env-file.ts); null: none. */
+  envFile?: string | null;
 }
 
 export type DrainMode = 'auto' | 'off';
@@ -323,7 +325,7 @@ export type LogName = 'stdout' | 'stderr' | 'naught.log';
 export type NoticeCode =
   | 'DAEMON_START_FAILED' | 'MASTER_DIED' | 'WORKER_BACKOFF' | 'LOG_WRITE_FAILED' | 'LOG_RECOVERED' | 'LOG_REOPENED'
   | 'WORKER_HUNG' | 'WORKER_OVER_MEMORY' | 'HISTORY_WRITE_FAILED' | 'LINK_CLOSED' | 'DAEMON_FAULT' | 'DEPLOY_LOST' | 'MASTER_UNRESPONSIVE' | 'PLUGIN_FAILED' | 'PLUGIN_DIED' | 'PLUGIN_LOG' | 'TRACE_DROPPED' | 'UPGRADE'
-  | 'HISTORY_REFUSED' | 'PLUGIN_REFUSED';
+  | 'HISTORY_REFUSED' | 'PLUGIN_REFUSED' | 'ENV_FILE_UNREADABLE';
 
 export type MessageType = keyof Catalogue;
 export type MessageOf<T extends MessageType> = { type: T } & Catalogue[T];

@@ -33,6 +33,7 @@ export const HELP = {
     "    --trace (off; a file records every bus message)\n" +
     "    --timeout none (seconds to boot; then the start fails)\n" +
     "    --ready online (or listening: once a server listens; or 5s: after 5 seconds)\n" +
+    "    --env-file (none; a dotenv file, read again at every deploy)\n" +
     "    --drain auto (keep-alive clients survive a worker's close; or off)\n" +
     "    --drain-recent-ms 1000\n" +
     "    --worker-timeout none (seconds; a naught/worker worker silent this long is replaced)\n" +

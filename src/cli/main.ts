@@ -64,6 +64,7 @@ naughtCommand('start')
   .option('--node-args <args>', '', '')
   .option('--timeout <seconds>', '', 'none')
   .option('--ready <mode>', '', 'online')
+  .option('--env-file <file>')
   .option('--drain <mode>', '', 'auto')
   .option('--drain-recent-ms <ms>', '', '1000')
   .option('--worker-timeout <seconds>', '', 'none')
@@ -89,6 +90,8 @@ naughtCommand('start')
     const maxLogFiles = values.wholeNumber('--max-log-files', o.maxLogFiles!, 0);
     const drain = values.oneOf('--drain', o.drain!, ['auto', 'off'] as const);
     const ready = values.readyMode('--ready', o.ready!);
+    // Node has checked the file already: it reads --env-file anywhere on its command line (docs/cli.md).
+    const envFile = o.envFile === undefined ? null : resolve(o.envFile);
     const drainRecentMs = values.wholeNumber('--drain-recent-ms', o.drainRecentMs!, 0, values.MAX_TIMER_MS);
     const logPath = (p: string) => (p === '-' ? p : resolve(p));
     const workerTimeoutMs = values.seconds('--worker-timeout', o.workerTimeout!, 1);
@@ -106,7 +109,7 @@ naughtCommand('start')
       config: {
         script: resolve(script), args, workerCount: workerCount(o, 1),
         cwd: resolve(o.cwd!), nodeArgs: o.nodeArgs!.trim() === '' ? [] : o.nodeArgs!.trim().split(/\s+/), env: {},
-        drain, drainRecentMs, bootTimeoutMs: values.seconds('--timeout', o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes, ready,
+        drain, drainRecentMs, bootTimeoutMs: values.seconds('--timeout', o.timeout!), workerTimeoutMs, maxWorkerMemoryBytes, ready, envFile,
         ipcFile: resolve(o.ipcFile!), pidFile: resolve(o.pidFile!),
         log: logPath(o.log!), stdout: logPath(o.stdout!), stderr: logPath(o.stderr!), maxLogSize, maxLogFiles,
         trace: o.trace === undefined ? null : resolve(o.trace), plugins, health, listen,
