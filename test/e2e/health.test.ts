@@ -22,37 +22,64 @@ function probe(target: { port: number } | { socketPath: string }, path: string):
   });
 }
 
-t.test('readyz follows the pool: 200 once online and through deploys under load, 503 with the reason while a deploy fails and on stop', async (t) => {
-  const box = new Sandbox(t);
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const health = { port: healthPort };
-  const env = { PORT: String(port) };
-  const start = await box.naught(['start', '--worker-count', '2', '--health', `127.0.0.1:${healthPort}`, fixture('boots-slowly.cjs')], { ...env, BOOT_MS: '0' });
-  t.equal(start.code, 0, start.stderr);
-  t.teardown(() => box.naught(['stop', '--timeout', '1']));
-  t.match(await probe(health, '/readyz'), { status: 200, body: { ready: true, online: 2 } }, 'ready once online');
-  t.match(await probe(health, '/livez'), { status: 200, body: { live: true } });
+// The idle test mostly waits out a quiet spell: it runs beside the busiest one.
+t.test('side by side', { jobs: 2 }, async (side) => {
+  // After 10 s without work the daemon pings an idle master only every 30 s (src/supervision/constants.ts);
+  // each /livez probe asks for a fresh ping, so a prober finds a stopped master within its
+  // period plus the 2.5 s a ping may go unanswered, not at the next idle ping.
+  side.test('an idle master stopped: /livez probes find it within seconds, and it is replaced', async (t) => {
+    const box = new Sandbox(t);
+    const socketPath = box.path('health.sock');
+    t.equal((await box.naught(['start', '--health', 'unix:health.sock', fixture('hello-server.cjs')], { PORT: String(await freePort()) })).code, 0);
+    t.teardown(() => box.naught(['stop', '--timeout', '1']));
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    const master = masterOf(box);
+    process.kill(master, 'SIGSTOP');
+    t.teardown(() => { try { process.kill(master, 'SIGKILL'); } catch { /* gone */ } });
+    const stoppedAt = Date.now();
+    // One probe a second, as a prober would.
+    const silent = await waitFor('a probe to find the master silent', async () => {
+      const answer = await probe({ socketPath }, '/livez');
+      if (answer.status === 503) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return null;
+    }, 8_000);
+    t.same(silent.body, { live: false, reason: 'the master is not answering' }, `503 after ${Date.now() - stoppedAt} ms of probing`);
+    await waitFor('a new master', async () => (await probe({ socketPath }, '/livez')).status === 200 || null, 15_000);
+  });
 
-  // Probes every 20 ms through two deploys under load: always 200.
-  const load = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
-  const seen: Probe[] = [];
-  let probing = true;
-  const prober = (async () => {
-    while (probing) {
-      seen.push(await probe(health, '/readyz'));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  for (let i = 0; i < 2; i++) t.equal((await box.naught(['deploy'], { ...env, BOOT_MS: '300' })).code, 0);
-  probing = false;
-  await prober;
-  const result = await load.stop();
-  t.same(result.failures, []);
-  t.ok(seen.length > 10 && seen.every((p) => p.status === 200), `ready all through the deploys (${seen.length} probes)`);
-  const sorted = seen.map((p) => p.ms).sort((a, b) => a - b);
-  t.comment(`readyz under load and during deploys: p50 ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, p99 ${sorted[Math.ceil(sorted.length * 0.99) - 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
+  side.test('readyz follows the pool: 200 once online and through deploys under load, 503 with the reason while a deploy fails and on stop', async (t) => {
+    const box = new Sandbox(t);
+    const [port, healthPort] = [await freePort(), await freePort()];
+    const health = { port: healthPort };
+    const env = { PORT: String(port) };
+    const start = await box.naught(['start', '--worker-count', '2', '--health', `127.0.0.1:${healthPort}`, fixture('boots-slowly.cjs')], { ...env, BOOT_MS: '0' });
+    t.equal(start.code, 0, start.stderr);
+    t.teardown(() => box.naught(['stop', '--timeout', '1']));
+    t.match(await probe(health, '/readyz'), { status: 200, body: { ready: true, online: 2 } }, 'ready once online');
+    t.match(await probe(health, '/livez'), { status: 200, body: { live: true } });
 
-  t.equal((await box.naught(['stop'])).code, 0);
+    // Probes every 20 ms through two deploys under load: always 200.
+    const load = startLoad({ port, keepAlive: true, concurrency: 4, maxRequests: 1e9, maxMs: 60_000 });
+    const seen: Probe[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        seen.push(await probe(health, '/readyz'));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    for (let i = 0; i < 2; i++) t.equal((await box.naught(['deploy'], { ...env, BOOT_MS: '300' })).code, 0);
+    probing = false;
+    await prober;
+    const result = await load.stop();
+    t.same(result.failures, []);
+    t.ok(seen.length > 10 && seen.every((p) => p.status === 200), `ready all through the deploys (${seen.length} probes)`);
+    const sorted = seen.map((p) => p.ms).sort((a, b) => a - b);
+    t.comment(`readyz under load and during deploys: p50 ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, p99 ${sorted[Math.ceil(sorted.length * 0.99) - 1]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`);
+
+    t.equal((await box.naught(['stop'])).code, 0);
+  });
 });
 
 t.test('readyz is 503 while a deploy fails: a batch deploy going back to the old release', async (t) => {
@@ -109,30 +136,6 @@ t.test('livez says whether the master answers; /status is the status --json docu
   const stop = box.spawn(['stop']);
   t.equal((await stop.exited).code, 0);
   t.notOk(fs.existsSync(socketPath), 'the health socket is gone with the daemon');
-});
-
-// After 10 s without work the daemon pings an idle master only every 30 s (src/supervision/constants.ts);
-// each /livez probe asks for a fresh ping, so a prober finds a stopped master within its
-// period plus the 2.5 s a ping may go unanswered, not at the next idle ping.
-t.test('an idle master stopped: /livez probes find it within seconds, and it is replaced', async (t) => {
-  const box = new Sandbox(t);
-  const socketPath = box.path('health.sock');
-  t.equal((await box.naught(['start', '--health', 'unix:health.sock', fixture('hello-server.cjs')], { PORT: String(await freePort()) })).code, 0);
-  t.teardown(() => box.naught(['stop', '--timeout', '1']));
-  await new Promise((resolve) => setTimeout(resolve, 11_000));
-  const master = masterOf(box);
-  process.kill(master, 'SIGSTOP');
-  t.teardown(() => { try { process.kill(master, 'SIGKILL'); } catch { /* gone */ } });
-  const stoppedAt = Date.now();
-  // One probe a second, as a prober would.
-  const silent = await waitFor('a probe to find the master silent', async () => {
-    const answer = await probe({ socketPath }, '/livez');
-    if (answer.status === 503) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    return null;
-  }, 8_000);
-  t.same(silent.body, { live: false, reason: 'the master is not answering' }, `503 after ${Date.now() - stoppedAt} ms of probing`);
-  await waitFor('a new master', async () => (await probe({ socketPath }, '/livez')).status === 200 || null, 15_000);
 });
 
 t.test('a bad --health is refused with the help; an address in use fails the start with the reason', async (t) => {
