@@ -68,7 +68,7 @@ export function createControlSocketActor({ bus, ipcFile }: { bus: Bus; ipcFile: 
       admit: ({ msg }) => successorStatus === null || msg.type !== 'cmd.status',
       onRefused: ({ msg }) => {
         if (msg.type !== 'cmd.status' || !successorStatus) return;
-        for (const reply of successorStatus(msg.requestId)) link.send({ seq: 0, time: Date.now(), sender: bus.name, msg: reply });
+        for (const reply of successorStatus(msg.requestId)) link.tell(reply);
       },
     });
     clients.add(link);

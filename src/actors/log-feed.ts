@@ -11,7 +11,7 @@
 import type { Bus } from '../bus/bus.js';
 import { systemClock, type Clock } from '../bus/clock.js';
 import type { Link } from '../bus/link.js';
-import type { Message, MessageOf, WorkerStreamName } from '../bus/messages.js';
+import type { MessageOf, WorkerStreamName } from '../bus/messages.js';
 import { countLines } from '../logs/count-lines.js';
 import { RecentOutput } from '../logs/recent-output.js';
 import type { LinesHeard } from '../logs/log-sink.js';
@@ -71,10 +71,6 @@ export function createLogFeedActor(deps: {
     void link.closed.then(() => followers.delete(reader));
   });
 
-  function send(link: Link, msg: Message): void {
-    link.send({ seq: 0, time: Date.now(), sender: bus.name, msg });
-  }
-
   function sendPieces(reader: Follower, stream: WorkerStreamName, data: Buffer, mayMiss: boolean): void {
     for (let at = 0; at < data.length;) {
       let end = Math.min(data.length, at + PIECE_BYTES);
@@ -91,7 +87,7 @@ export function createLogFeedActor(deps: {
       }
       if (reader.missed > 0) tellMissed(reader);
       const lines: MessageOf<'logs.lines'> = { type: 'logs.lines', requestId: reader.requestId, stream, data: piece };
-      send(reader.link, lines);
+      reader.link.tell(lines);
     }
   }
 

@@ -15,7 +15,7 @@ const MASTER_ENTRY = fileURLToPath(new URL('../bin/master.js', import.meta.url))
 /** Descriptors the master gets after its stdio, the bus pipe (3) and the IPC channel (4). */
 const FIRST_PASSED_FD = 5;
 
-export interface MasterDeps extends Pick<ChildHooks, 'mayRestart' | 'ended'> {
+export interface MasterProcessDeps extends Pick<ChildHooks, 'mayRestart' | 'ended'> {
   bus: Bus;
   /** The release a new master boots. */
   release(): ServerConfig;
@@ -27,7 +27,7 @@ export interface MasterDeps extends Pick<ChildHooks, 'mayRestart' | 'ended'> {
   boot(): Omit<MessageOf<'cmd.boot'>, 'type' | 'config' | 'output'>;
 }
 
-export function superviseMaster({ bus, release, listeners, output, logs, boot, mayRestart, ended }: MasterDeps): ChildSupervisor {
+export function superviseMaster({ bus, release, listeners, output, logs, boot, mayRestart, ended }: MasterProcessDeps): ChildSupervisor {
   return superviseChild({
     heartbeat: MASTER_HEARTBEAT,
     finalExitCodes: [0],

@@ -61,6 +61,8 @@ export interface Link {
   readonly peerWants: ReadonlySet<string> | null;
   /** Sends one envelope regardless of what the peer asked for. */
   send(envelope: Envelope): void;
+  /** Sends a message from this end to the peer alone, regardless of what it asked for (a reply its owner routes). */
+  tell(msg: Message): void;
   /** Bytes queued for the peer and not yet taken by it: how far behind a reader is. */
   readonly bufferedBytes: number;
   /**
@@ -104,7 +106,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
   const clock = options.clock ?? systemClock;
   const heartbeat: Heartbeat | null = options.heartbeat ? createHeartbeat(options.heartbeat, {
     clock,
-    ping: (n) => sendControl({ type: 'link.ping', n }),
+    ping: (n) => tell({ type: 'link.ping', n }),
     unresponsive: () => close(new LinkError('LINK_PEER_UNRESPONSIVE', `peer ${peerName ?? '(unnamed)'} did not answer for ${options.heartbeat!.timeoutMs} ms`)),
   }) : null;
 
@@ -112,6 +114,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     get peerName() { return peerName; },
     get peerWants() { return peerWants; },
     send: enqueue,
+    tell,
     get bufferedBytes() { return batch.bytes + stream.writableLength; },
     answering,
     stir,
@@ -163,13 +166,13 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     heartbeat?.heard(msg.type === 'link.pong');
     if (msg.type === 'link.pong') return;
     if (msg.type === 'link.hello') acceptHello(msg.name, msg.wants);
-    else if (msg.type === 'link.ping') sendControl({ type: 'link.pong', n: msg.n });
+    else if (msg.type === 'link.ping') tell({ type: 'link.pong', n: msg.n });
     else if (options.admit && !options.admit(envelope)) options.onRefused?.(envelope);
     else deliver(envelope);
   }
 
-  /** The link's own frames (hello, ping, pong): from this end, never on a bus. */
-  function sendControl(msg: Extract<Message, { type: 'link.hello' | 'link.ping' | 'link.pong' }>): void {
+  /** From this end, never on a bus: the link's own frames (hello, ping, pong), and its owner's replies to this peer alone. */
+  function tell(msg: Message): void {
     enqueue({ seq: 0, time: Date.now(), sender: bus.name, msg });
   }
 
@@ -244,7 +247,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     }
   }
   let lastStir = -Infinity;
-  sendControl({ type: 'link.hello', name: options.name, wants: [...options.wants] });
+  tell({ type: 'link.hello', name: options.name, wants: [...options.wants] });
 
   function answering(): boolean {
     if (isClosed) return false;
@@ -255,7 +258,7 @@ export function createLink(bus: Bus, stream: Duplex, options: LinkOptions): Link
     const now = clock.now();
     if (isClosed || now - lastStir < (options.stirEveryMs ?? 1_000)) return;
     lastStir = now;
-    sendControl({ type: 'link.ping', n: 0 });
+    tell({ type: 'link.ping', n: 0 });
   }
 
   return link;

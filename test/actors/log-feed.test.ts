@@ -4,7 +4,7 @@
 import t from 'tap';
 import { createBus } from '../../src/bus/bus.js';
 import type { Link } from '../../src/bus/link.js';
-import type { Envelope, Message } from '../../src/bus/messages.js';
+import type { Message } from '../../src/bus/messages.js';
 import { createLogFeedActor } from '../../src/actors/log-feed.js';
 import { simulatedClock } from '../helpers/clock.js';
 
@@ -12,7 +12,7 @@ import { simulatedClock } from '../helpers/clock.js';
 function clientLink() {
   const sent: Message[] = [];
   let close!: () => void;
-  const link = { bufferedBytes: 0, send: (envelope: Envelope) => { sent.push(envelope.msg); }, closed: new Promise<null>((resolve) => { close = () => resolve(null); }) };
+  const link = { bufferedBytes: 0, tell: (msg: Message) => { sent.push(msg); }, closed: new Promise<null>((resolve) => { close = () => resolve(null); }) };
   const text = () => sent.map((msg) => (msg.type === 'logs.lines' ? `${msg.stream}: ${Buffer.from(msg.data).toString()}` : msg.type)).join('');
   return { link, sent, text, close };
 }

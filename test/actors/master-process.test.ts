@@ -2,7 +2,6 @@
 // linked on fd 3, told what to boot; its workers' Ready comes over the bus, their output
 // pipes come to the logs, and its exit 0 after a stop ends supervision.
 import t from 'tap';
-import http from 'node:http';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import { createBus } from '../../src/bus/bus.js';
@@ -10,18 +9,8 @@ import type { Message } from '../../src/bus/messages.js';
 import { superviseMaster } from '../../src/actors/master-process.js';
 import type { ChildEnd, ChildExit } from '../../src/supervision/child-supervisor.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { freePort } from '../helpers/naught.js';
+import { freePort, get } from '../helpers/naught.js';
 import { sample } from '../helpers/sample-messages.js';
-
-function get(port: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-      res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
-    }).on('error', reject);
-  });
-}
 
 t.test('a master boots the release, serves, and ends supervision with its exit 0 after a stop', async (t) => {
   const port = await freePort();

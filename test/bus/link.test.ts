@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { createLink, type Link } from '../../src/bus/link.js';
 import type { Envelope, MessageOf } from '../../src/bus/messages.js';
 import { compiledFixture } from '../helpers/paths.js';
 import { simulatedClock } from '../helpers/clock.js';
+import { socketPair } from '../helpers/socket-pair.js';
 
 function nextReply(bus: Bus): Promise<MessageOf<'pool.reply'>> {
   return new Promise((resolve) => {
@@ -98,7 +99,7 @@ t.test('over a unix socket, a bad peer is dropped and a good one keeps working',
 });
 
 t.test('a peer that stops reading is dropped once the bound is passed', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const bus = createBus('daemon');
   const link = createLink(bus, a, { name: 'daemon', wants: [], maxBufferedBytes: 64 * 1024 });
@@ -147,7 +148,7 @@ const nextNotice = (bus: Bus) => new Promise<void>((resolve) => { const off = bu
 const flushed = () => new Promise((resolve) => setImmediate(resolve));
 
 t.test('a link pings as its heartbeat says: an answered ping keeps it, an unanswered one closes it exactly timeoutMs later', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const sim = simulatedClock();
   const bus = createBus('daemon');
@@ -175,7 +176,7 @@ t.test('a link pings as its heartbeat says: an answered ping keeps it, an unansw
 });
 
 t.test('stir(): a ping to the peer at most once per stirEveryMs', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const sim = simulatedClock();
   const link = createLink(createBus('master'), a, { name: 'master', wants: ['notice'], stirEveryMs: 100, clock: sim.clock });
@@ -201,7 +202,7 @@ t.test('stir(): a ping to the peer at most once per stirEveryMs', async (t) => {
 });
 
 t.test('frames written while the peer does not read arrive whole and in order once it reads', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const sender = createBus('daemon');
   const link = createLink(sender, a, { name: 'daemon', wants: [] });
@@ -225,7 +226,7 @@ t.test('frames written while the peer does not read arrive whole and in order on
 });
 
 t.test('admit refuses what a peer may not publish, and the link stays up', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const daemon = createBus('daemon');
   const refused: string[] = [];
@@ -249,20 +250,9 @@ function encodeHello(): Buffer {
   return encodeFrame({ seq: 0, time: 0, sender: 'slow', msg: { type: 'link.hello', name: 'slow', wants: ['*'] } });
 }
 
-async function socketPair(): Promise<[net.Socket, net.Socket]> {
-  const socketPath = path.join(os.tmpdir(), `naught-pair-${process.pid}-${Math.random()}.sock`);
-  const server = net.createServer();
-  server.listen(socketPath);
-  await once(server, 'listening');
-  const client = net.connect(socketPath);
-  const [accepted] = (await once(server, 'connection')) as [net.Socket];
-  server.close();
-  return [accepted, client];
-}
-
 /** A peer that reads a link's frames as they come, without a link of its own. */
-async function rawPeer(wants: string[]) {
-  const [a, b] = await socketPair();
+async function rawPeer(t: Test, wants: string[]) {
+  const { server: a, client: b } = await socketPair(t);
   const decoder = new FrameDecoder();
   const received: Envelope[] = [];
   b.on('data', (d: Buffer) => received.push(...decoder.push(d)));
@@ -271,7 +261,7 @@ async function rawPeer(wants: string[]) {
 }
 
 t.test("a link coalesces one event-loop turn's frames into one write, and forwards only what its peer asked for", async (t) => {
-  const { local, remote, received } = await rawPeer(['pool.reply']);
+  const { local, remote, received } = await rawPeer(t, ['pool.reply']);
   t.teardown(() => { local.destroy(); remote.destroy(); });
   const bus = createBus('daemon');
   const link = createLink(bus, local, { name: 'daemon', wants: [] });
@@ -293,7 +283,7 @@ t.test("a link coalesces one event-loop turn's frames into one write, and forwar
 });
 
 t.test('a link closes itself on a message type outside the catalogue, and its process goes on', async (t) => {
-  const [a, b] = await socketPair();
+  const { server: a, client: b } = await socketPair(t);
   t.teardown(() => { a.destroy(); b.destroy(); });
   const bus = createBus('daemon');
   const link = createLink(bus, a, { name: 'daemon', wants: [] });

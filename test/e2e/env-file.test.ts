@@ -3,19 +3,11 @@
 // of it is gone after the next deploy, and a file that cannot be read then changes nothing.
 import t from 'tap';
 import fs from 'node:fs';
-import http from 'node:http';
 import { fixture } from '../helpers/paths.js';
-import { freePort, readText, Sandbox } from '../helpers/naught.js';
+import { freePort, get, readText, Sandbox } from '../helpers/naught.js';
 
-function appEnv(port: number): Promise<Record<string, string>> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => { text += d; });
-      res.on('end', () => resolve(JSON.parse(text) as Record<string, string>));
-    }).on('error', reject);
-  });
-}
+/** The APP_* variables a worker of env-echo.cjs has. */
+const appEnv = async (port: number) => (await get(port)) as unknown as Record<string, string>;
 
 t.test('what a deploy re-reads: the file as it is now, over the shells', async (t) => {
   const box = new Sandbox(t);

@@ -11,7 +11,7 @@ import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { fixture, naughtBin } from '../helpers/paths.js';
 import { startLoad } from '../helpers/load.js';
-import { bootLines, deployLines, freePort, isAlive, lines, readText, Sandbox } from '../helpers/naught.js';
+import { bootLines, deployLines, descendants, freePort, isAlive, lines, readText, Sandbox, stopLines } from '../helpers/naught.js';
 
 const cert = fs.readFileSync(fixture('tls/cert.pem'));
 
@@ -121,6 +121,15 @@ t.test('--ready 1s: a worker that never listens is online after a second, and it
   t.same(await box.naught(['status']), { code: 0, stdout: 'workers online: 2\n', stderr: '' });
   t.equal((await box.naught(['stop'])).code, 0);
   t.equal((readText(box.path('stdout.log')).match(/stops after its batch/g) ?? []).length, 2, readText(box.path('stdout.log')));
+});
+
+t.test('--ready 1s without a handler or a server: the worker exits at once at the stop, though its timer would keep it', async (t) => {
+  const box = new Sandbox(t);
+  t.equal((await bareNaught(box, ['start', '--ready', '1s', fixture('queue-consumer.cjs'), 'no-handler'])).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  const worker = descendants(box.daemonPid()!).find((pid) => readText(`/proc/${pid}/cmdline`).includes('queue-consumer'))!;
+  t.same(await box.naught(['stop', '--timeout', '20']), { code: 0, stdout: '', stderr: lines(...stopLines(1)) }, 'exited by itself: no Timeout and no DestroyOld');
+  t.notOk(isAlive(worker));
 });
 
 t.test('--ready takes online, listening or seconds with an s; anything else is refused with the range', async (t) => {
