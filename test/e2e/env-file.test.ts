@@ -3,11 +3,18 @@
 // of it is gone after the next deploy, and a file that cannot be read then changes nothing.
 import t from 'tap';
 import fs from 'node:fs';
+import http from 'node:http';
 import { fixture } from '../helpers/paths.js';
-import { freePort, get, readText, Sandbox } from '../helpers/naught.js';
+import { freePort, get, readText, Sandbox, waitFor } from '../helpers/naught.js';
 
 /** The APP_* variables a worker of env-echo.cjs has. */
 const appEnv = async (port: number) => (await get(port)) as unknown as Record<string, string>;
+
+function workerPid(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => { res.resume(); resolve(Number(res.headers['x-pid'])); }).on('error', reject);
+  });
+}
 
 t.test('what a deploy re-reads: the file as it is now, over the shells', async (t) => {
   const box = new Sandbox(t);
@@ -32,6 +39,23 @@ t.test('what a deploy re-reads: the file as it is now, over the shells', async (
   t.equal(deploy.code, 0, 'a file that cannot be read does not fail the deploy');
   t.match(readText(box.path('naught.log')), /^Cannot read --env-file .*app\.env: ENOENT: no such file or directory, open '.*app\.env'\. The new workers get the values it had when last read\.$/m);
   t.equal((await appEnv(port)).APP_GREETING, 'two', 'the values it had when last read');
+});
+
+t.test('a deploy that fails puts the last release\'s file values back, for a replacement worker and for the next deploy', async (t) => {
+  const box = new Sandbox(t);
+  const port = await freePort();
+  fs.writeFileSync(box.path('app.env'), 'APP_OLD=yes\n');
+  t.equal((await box.naught(['start', '--env-file', 'app.env', fixture('env-echo.cjs')], { PORT: String(port) })).code, 0);
+  t.teardown(() => box.naught(['stop', '--timeout', '1']));
+  fs.writeFileSync(box.path('app.env'), 'APP_CRASH=1\n');
+  t.equal((await box.naught(['deploy', '--override-env', 'false'])).code, 1, 'the new worker dies before it is online: the deploy fails');
+  const pid = await workerPid(port);
+  process.kill(pid, 'SIGKILL');
+  await waitFor('the replacement worker', async () => { try { return (await workerPid(port)) !== pid; } catch { return false; } });
+  t.same(await appEnv(port), { APP_OLD: 'yes' }, 'the replacement runs with the values of the release that was ready');
+  fs.writeFileSync(box.path('app.env'), 'APP_NEW=1\n');
+  t.equal((await box.naught(['deploy', '--override-env', 'false'])).code, 0);
+  t.same(await appEnv(port), { APP_NEW: '1' }, 'the next deploy knows APP_OLD came from the file, and takes it off');
 });
 
 t.test('an env file that cannot be read refuses the start: Node itself checks it, before naught runs', async (t) => {
